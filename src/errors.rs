@@ -1,0 +1,287 @@
+//! One error tree for every failure, each with a stable machine-readable code.
+//!
+//! Outcomes a caller expects (a renewal rejected, a replay detected, a lease held) are values,
+//! not errors: see [`crate::renewal::RenewOutcome`]. Errors are failures: storage down, bad
+//! configuration, bad input, a token that does not verify. Messages name what went wrong and
+//! never contain token, secret or key material.
+
+use std::fmt;
+
+/// Why a key could not be imported, generated or used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyErrorKind {
+    /// The JWK is not valid JSON of the expected shape.
+    MalformedJwk,
+    /// `kty` is not `OKP`.
+    UnsupportedKeyType,
+    /// `crv` is not `Ed25519`.
+    UnsupportedCurve,
+    /// `alg` is present and not `EdDSA`/`Ed25519`.
+    UnsupportedAlgorithm,
+    /// `x` or `d` is not canonical base64url or has the wrong length.
+    InvalidKeyEncoding,
+    /// The public key is a small-order (weak) point: it would accept forged signatures.
+    WeakKey,
+    /// `x` does not match the public key derived from `d`.
+    KeyMismatch,
+    /// A private key was supplied where only public keys are accepted.
+    PrivateKeyNotAllowed,
+    /// A private key was required but `d` is missing.
+    MissingPrivateKey,
+    /// Two keys in one set share a `kid`.
+    DuplicateKid,
+    /// A `kid` is empty, too long or contains control characters.
+    InvalidKid,
+    /// No key with the requested `kid` is in the set.
+    UnknownKid,
+    /// The key set has no signing key, or an operation would remove the active one.
+    NoSigningKey,
+}
+
+impl KeyErrorKind {
+    /// Stable code for this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::MalformedJwk => "key_malformed_jwk",
+            Self::UnsupportedKeyType => "key_unsupported_kty",
+            Self::UnsupportedCurve => "key_unsupported_crv",
+            Self::UnsupportedAlgorithm => "key_unsupported_alg",
+            Self::InvalidKeyEncoding => "key_invalid_encoding",
+            Self::WeakKey => "key_weak",
+            Self::KeyMismatch => "key_mismatch",
+            Self::PrivateKeyNotAllowed => "key_private_not_allowed",
+            Self::MissingPrivateKey => "key_missing_private",
+            Self::DuplicateKid => "key_duplicate_kid",
+            Self::InvalidKid => "key_invalid_kid",
+            Self::UnknownKid => "key_unknown_kid",
+            Self::NoSigningKey => "key_no_signing_key",
+        }
+    }
+
+    const fn message(self) -> &'static str {
+        match self {
+            Self::MalformedJwk => "JWK is malformed",
+            Self::UnsupportedKeyType => "JWK kty must be OKP",
+            Self::UnsupportedCurve => "JWK crv must be Ed25519",
+            Self::UnsupportedAlgorithm => "JWK alg must be EdDSA",
+            Self::InvalidKeyEncoding => "JWK key material has an invalid encoding or length",
+            Self::WeakKey => "public key is a small-order point",
+            Self::KeyMismatch => "JWK public key does not match its private key",
+            Self::PrivateKeyNotAllowed => "private key material where a public key is expected",
+            Self::MissingPrivateKey => "JWK has no private key (d)",
+            Self::DuplicateKid => "duplicate kid in key set",
+            Self::InvalidKid => "kid is empty, too long or has control characters",
+            Self::UnknownKid => "no key with this kid in the key set",
+            Self::NoSigningKey => "key set has no active signing key",
+        }
+    }
+}
+
+/// Why an access token was refused by a verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenErrorKind {
+    /// Larger than the configured size bound; refused before parsing.
+    TooLarge,
+    /// Not three canonical base64url segments of JSON objects.
+    Malformed,
+    /// `alg` is not `EdDSA`.
+    UnsupportedAlgorithm,
+    /// `typ` is missing or not `at+jwt` / `application/at+jwt`.
+    WrongType,
+    /// `kid` is missing.
+    MissingKid,
+    /// `kid` is not in the verifier's key set.
+    UnknownKid,
+    /// The header lists critical extensions this verifier does not understand.
+    UnsupportedCritical,
+    /// The signature does not verify under the key named by `kid`.
+    BadSignature,
+    /// A required claim is missing or has the wrong JSON type.
+    InvalidClaims,
+    /// `iss` is not the expected issuer.
+    WrongIssuer,
+    /// `aud` does not contain the expected audience.
+    WrongAudience,
+    /// `exp` has passed (beyond the leeway).
+    Expired,
+    /// `nbf` or `iat` lies in the future (beyond the leeway).
+    NotYetValid,
+}
+
+impl TokenErrorKind {
+    /// Stable code for this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::TooLarge => "token_too_large",
+            Self::Malformed => "token_malformed",
+            Self::UnsupportedAlgorithm => "token_unsupported_alg",
+            Self::WrongType => "token_wrong_typ",
+            Self::MissingKid => "token_missing_kid",
+            Self::UnknownKid => "token_unknown_kid",
+            Self::UnsupportedCritical => "token_unsupported_crit",
+            Self::BadSignature => "token_bad_signature",
+            Self::InvalidClaims => "token_invalid_claims",
+            Self::WrongIssuer => "token_wrong_issuer",
+            Self::WrongAudience => "token_wrong_audience",
+            Self::Expired => "token_expired",
+            Self::NotYetValid => "token_not_yet_valid",
+        }
+    }
+
+    const fn message(self) -> &'static str {
+        match self {
+            Self::TooLarge => "access token exceeds the size bound",
+            Self::Malformed => "access token is malformed",
+            Self::UnsupportedAlgorithm => "access token alg must be EdDSA",
+            Self::WrongType => "access token typ must be at+jwt",
+            Self::MissingKid => "access token has no kid",
+            Self::UnknownKid => "access token kid is not in the key set",
+            Self::UnsupportedCritical => "access token has unsupported critical header parameters",
+            Self::BadSignature => "access token signature is invalid",
+            Self::InvalidClaims => "access token claims are missing or mistyped",
+            Self::WrongIssuer => "access token issuer mismatch",
+            Self::WrongAudience => "access token audience mismatch",
+            Self::Expired => "access token has expired",
+            Self::NotYetValid => "access token is not yet valid",
+        }
+    }
+}
+
+/// A storage backend failure, as reported by a [`crate::store::Store`] implementation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    /// Whether retrying the same operation later may succeed.
+    pub transient: bool,
+    /// A short description from the backend. Must not contain secrets: the library only ever
+    /// stores hashes, so a backend echoing a value cannot leak a token.
+    pub message: String,
+}
+
+impl StoreError {
+    /// A transient failure (network, timeout, backend overloaded).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            transient: true,
+            message: message.into(),
+        }
+    }
+
+    /// A permanent failure (bad key, value too large, misconfiguration).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            transient: false,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every failure of this crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range or inconsistent. Detected at construction.
+    Config {
+        /// The offending setting.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An argument supplied by the caller is invalid (empty subject, oversized claims, ...).
+    InvalidInput {
+        /// The offending argument.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A key could not be imported, generated or used.
+    Key(KeyErrorKind),
+    /// An access token did not verify.
+    Token(TokenErrorKind),
+    /// The store failed; nothing was changed by this call unless the store says otherwise.
+    Store(StoreError),
+    /// A stored record could not be decoded (written by something else, or corrupted).
+    CorruptRecord {
+        /// Which kind of record (`session`, `family`, `subject`, `index`).
+        record: &'static str,
+    },
+    /// A family named in an issue request does not exist, belongs to another subject, or is revoked.
+    FamilyUnavailable,
+    /// The random source failed.
+    RandomUnavailable,
+    /// The compare-and-set retries of one operation were exhausted under contention.
+    Contention,
+    /// The application's claims hook failed; the lease it held was released.
+    Hook {
+        /// The hook's own short message (must not contain secrets).
+        message: String,
+    },
+}
+
+impl Error {
+    /// Stable machine-readable code, identical across the JS boundary.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config { .. } => "config_invalid",
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::Key(kind) => kind.code(),
+            Self::Token(kind) => kind.code(),
+            Self::Store(e) if e.transient => "store_unavailable",
+            Self::Store(_) => "store_failed",
+            Self::CorruptRecord { .. } => "store_corrupt_record",
+            Self::FamilyUnavailable => "family_unavailable",
+            Self::RandomUnavailable => "random_unavailable",
+            Self::Contention => "contention",
+            Self::Hook { .. } => "hook_failed",
+        }
+    }
+
+    pub(crate) const fn input(field: &'static str, reason: &'static str) -> Self {
+        Self::InvalidInput { field, reason }
+    }
+
+    pub(crate) const fn config(field: &'static str, reason: &'static str) -> Self {
+        Self::Config { field, reason }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config { field, reason } => write!(f, "invalid configuration: {field}: {reason}"),
+            Self::InvalidInput { field, reason } => write!(f, "invalid input: {field}: {reason}"),
+            Self::Key(kind) => f.write_str(kind.message()),
+            Self::Token(kind) => f.write_str(kind.message()),
+            Self::Store(e) => write!(f, "store failure: {}", e.message),
+            Self::CorruptRecord { record } => write!(f, "stored {record} record is corrupt"),
+            Self::FamilyUnavailable => f.write_str("session family is unknown, revoked or foreign"),
+            Self::RandomUnavailable => f.write_str("random source failed"),
+            Self::Contention => f.write_str("too much contention on a session record"),
+            Self::Hook { message } => write!(f, "claims hook failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<KeyErrorKind> for Error {
+    fn from(kind: KeyErrorKind) -> Self {
+        Self::Key(kind)
+    }
+}
+
+impl From<TokenErrorKind> for Error {
+    fn from(kind: TokenErrorKind) -> Self {
+        Self::Token(kind)
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

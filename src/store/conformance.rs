@@ -1,0 +1,407 @@
+//! The store conformance suite: checks that a [`Store`] keeps the contract the library relies on.
+//!
+//! Call [`run`] with a fresh store (or a fresh namespace in a shared one) from any executor. Every
+//! case is listed in [`CASES`] with a precise description, in the order [`run`] executes them, so
+//! a port (the JS adapters run the same list) can follow it step by step. Each case works under
+//! `<namespace>/<case name>/` and never touches other keys.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use super::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use crate::clock::Timestamp;
+
+/// One case of the suite.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseInfo {
+    /// Stable name, also the key sub-prefix the case writes under.
+    pub name: &'static str,
+    /// What is done and what must hold.
+    pub description: &'static str,
+}
+
+/// Every case, in execution order.
+pub const CASES: &[CaseInfo] = &[
+    CaseInfo { name: "get_absent", description: "get(k) of a never-written key resolves to None." },
+    CaseInfo {
+        name: "put_absent_creates",
+        description: "put(k, v, Absent) on a missing key is Written(ver); get(k) then returns exactly v and ver.",
+    },
+    CaseInfo {
+        name: "put_absent_conflicts_when_present",
+        description: "put(k, v2, Absent) on an existing key is Conflict; get(k) still returns the first value and version.",
+    },
+    CaseInfo {
+        name: "put_version_matches",
+        description: "put(k, v2, Version(ver1)) with the current version is Written(ver2) with ver2 != ver1; get(k) returns v2 and ver2.",
+    },
+    CaseInfo {
+        name: "put_stale_version_conflicts",
+        description: "after a successful versioned write, put(k, v3, Version(ver1)) with the old version is Conflict and the value stays v2.",
+    },
+    CaseInfo {
+        name: "put_version_on_absent_conflicts",
+        description: "put(k, v, Version(ver)) on a missing key (ver taken from another key) is Conflict and k stays missing.",
+    },
+    CaseInfo {
+        name: "put_any_overwrites",
+        description: "put(k, v, Any) is Written both on a missing key and on an existing one; get returns the last value.",
+    },
+    CaseInfo {
+        name: "version_changes_on_identical_rewrite",
+        description: "writing the same bytes again yields a new version; a CAS with the version from before the rewrite is Conflict (no ABA).",
+    },
+    CaseInfo {
+        name: "delete_removes",
+        description: "delete(k) makes get(k) None; deleting a missing key succeeds; put(k, v, Absent) after delete is Written.",
+    },
+    CaseInfo {
+        name: "list_prefix_exact",
+        description: "with keys p/a, p/b, p/c, a key equal to the prefix stem 'p' and a sibling 'p0/x', list('p/') yields exactly p/a, p/b, p/c in ascending order.",
+    },
+    CaseInfo {
+        name: "list_pagination",
+        description: "with 5 keys under a prefix, list(prefix, cursor, 2) pages yield every key exactly once, in order, each page at most 2 keys, the last page with cursor None.",
+    },
+    CaseInfo {
+        name: "list_empty",
+        description: "list of a prefix with no keys yields no keys and cursor None.",
+    },
+    CaseInfo {
+        name: "expiry_hint_accepted",
+        description: "put with an expiry hint one day in the future is Written and readable; a versioned write with a new hint succeeds.",
+    },
+    CaseInfo {
+        name: "values_round_trip",
+        description: "a 64 KiB UTF-8 JSON value with non-ASCII text round-trips byte for byte.",
+    },
+    CaseInfo {
+        name: "keys_with_escapes",
+        description: "keys containing '%', '@', '.', '-' and '_' round-trip through put, get and list.",
+    },
+    CaseInfo {
+        name: "racing_absent_puts",
+        description: "two put(k, _, Absent) started before either completes: exactly one is Written, the other Conflict.",
+    },
+    CaseInfo {
+        name: "racing_versioned_puts",
+        description: "two put(k, _, Version(ver)) with the same current version started together: exactly one is Written.",
+    },
+];
+
+/// A violated case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConformanceFailure {
+    /// The case name from [`CASES`].
+    pub case: &'static str,
+    /// What was observed.
+    pub detail: String,
+}
+
+impl fmt::Display for ConformanceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "store conformance case {} failed: {}",
+            self.case, self.detail
+        )
+    }
+}
+
+impl std::error::Error for ConformanceFailure {}
+
+type CaseResult = Result<(), String>;
+
+fn check(cond: bool, what: impl FnOnce() -> String) -> CaseResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+async fn get<S: Store + ?Sized>(s: &S, k: &str) -> Result<Option<Entry>, String> {
+    s.get(k)
+        .await
+        .map_err(|e| format!("get({k}) failed: {}", e.message))
+}
+
+async fn put<S: Store + ?Sized>(s: &S, k: &str, v: &[u8], e: Expect) -> Result<PutOutcome, String> {
+    s.put(k, v.to_vec(), e, None)
+        .await
+        .map_err(|e| format!("put({k}) failed: {}", e.message))
+}
+
+async fn written<S: Store + ?Sized>(
+    s: &S,
+    k: &str,
+    v: &[u8],
+    e: Expect,
+) -> Result<Version, String> {
+    match put(s, k, v, e).await? {
+        PutOutcome::Written(ver) => Ok(ver),
+        PutOutcome::Conflict => Err(format!("put({k}) unexpectedly conflicted")),
+    }
+}
+
+async fn list_all<S: Store + ?Sized>(
+    s: &S,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<ListPage>, String> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let page = s
+            .list(prefix, cursor.as_deref(), limit)
+            .await
+            .map_err(|e| format!("list({prefix}) failed: {}", e.message))?;
+        cursor = page.cursor.clone();
+        pages.push(page);
+        if cursor.is_none() {
+            return Ok(pages);
+        }
+    }
+    Err("list never returned a final page".into())
+}
+
+/// Polls two futures alternately until both finish, so both are started before either completes
+/// whenever the store yields.
+async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let mut ra = None;
+    let mut rb = None;
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                ra = x;
+                rb = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
+    let k = format!("{p}k");
+    match name {
+        "get_absent" => check(get(s, &k).await?.is_none(), || {
+            "missing key returned a value".into()
+        }),
+        "put_absent_creates" => {
+            let ver = written(s, &k, b"one", Expect::Absent).await?;
+            let e = get(s, &k).await?.ok_or("written key is missing")?;
+            check(e.value == b"one" && e.version == ver, || {
+                format!("read back {e:?}, wrote version {ver:?}")
+            })
+        }
+        "put_absent_conflicts_when_present" => {
+            let ver = written(s, &k, b"one", Expect::Absent).await?;
+            let second = put(s, &k, b"two", Expect::Absent).await?;
+            check(second == PutOutcome::Conflict, || {
+                format!("second Absent put gave {second:?}")
+            })?;
+            let e = get(s, &k).await?.ok_or("key vanished")?;
+            check(e.value == b"one" && e.version == ver, || {
+                "value or version changed by a conflicting put".into()
+            })
+        }
+        "put_version_matches" => {
+            let v1 = written(s, &k, b"one", Expect::Absent).await?;
+            let v2 = written(s, &k, b"two", Expect::Version(v1.clone())).await?;
+            check(v1 != v2, || "version did not change".into())?;
+            let e = get(s, &k).await?.ok_or("key vanished")?;
+            check(e.value == b"two" && e.version == v2, || {
+                format!("read back {e:?}")
+            })
+        }
+        "put_stale_version_conflicts" => {
+            let v1 = written(s, &k, b"one", Expect::Absent).await?;
+            written(s, &k, b"two", Expect::Version(v1.clone())).await?;
+            let r = put(s, &k, b"three", Expect::Version(v1)).await?;
+            check(r == PutOutcome::Conflict, || {
+                format!("stale CAS gave {r:?}")
+            })?;
+            let e = get(s, &k).await?.ok_or("key vanished")?;
+            check(e.value == b"two", || "stale CAS changed the value".into())
+        }
+        "put_version_on_absent_conflicts" => {
+            let other = format!("{p}other");
+            let ver = written(s, &other, b"x", Expect::Absent).await?;
+            let r = put(s, &k, b"v", Expect::Version(ver)).await?;
+            check(r == PutOutcome::Conflict, || {
+                format!("CAS on a missing key gave {r:?}")
+            })?;
+            check(get(s, &k).await?.is_none(), || {
+                "CAS on a missing key created it".into()
+            })
+        }
+        "put_any_overwrites" => {
+            written(s, &k, b"one", Expect::Any).await?;
+            written(s, &k, b"two", Expect::Any).await?;
+            let e = get(s, &k).await?.ok_or("key missing")?;
+            check(e.value == b"two", || "Any did not overwrite".into())
+        }
+        "version_changes_on_identical_rewrite" => {
+            let v1 = written(s, &k, b"same", Expect::Absent).await?;
+            let v2 = written(s, &k, b"same", Expect::Version(v1.clone())).await?;
+            check(v1 != v2, || "identical rewrite kept the version".into())?;
+            let r = put(s, &k, b"same", Expect::Version(v1)).await?;
+            check(r == PutOutcome::Conflict, || {
+                "CAS with a pre-rewrite version succeeded (ABA)".into()
+            })
+        }
+        "delete_removes" => {
+            written(s, &k, b"one", Expect::Absent).await?;
+            s.delete(&k).await.map_err(|e| e.message)?;
+            check(get(s, &k).await?.is_none(), || {
+                "deleted key still readable".into()
+            })?;
+            s.delete(&k)
+                .await
+                .map_err(|e| format!("deleting a missing key failed: {}", e.message))?;
+            written(s, &k, b"again", Expect::Absent).await.map(|_| ())
+        }
+        "list_prefix_exact" => {
+            for key in ["p/b", "p/a", "p/c", "p", "p0/x"] {
+                written(s, &format!("{p}{key}"), b"1", Expect::Any).await?;
+            }
+            let pages = list_all(s, &format!("{p}p/"), 100).await?;
+            let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
+            let want: Vec<String> = ["p/a", "p/b", "p/c"]
+                .iter()
+                .map(|x| format!("{p}{x}"))
+                .collect();
+            check(keys == want, || format!("listed {keys:?}"))
+        }
+        "list_pagination" => {
+            let want: Vec<String> = (0..5).map(|i| format!("{p}i/{i}")).collect();
+            for key in want.iter().rev() {
+                written(s, key, b"1", Expect::Any).await?;
+            }
+            let pages = list_all(s, &format!("{p}i/"), 2).await?;
+            check(pages.iter().all(|pg| pg.keys.len() <= 2), || {
+                "a page exceeded the limit".into()
+            })?;
+            let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
+            check(keys == want, || format!("paged listing gave {keys:?}"))
+        }
+        "list_empty" => {
+            let page = s
+                .list(&format!("{p}none/"), None, 10)
+                .await
+                .map_err(|e| e.message)?;
+            check(page.keys.is_empty() && page.cursor.is_none(), || {
+                format!("got {page:?}")
+            })
+        }
+        "expiry_hint_accepted" => {
+            let later = Timestamp::from_secs(4_102_444_800); // 2100-01-01
+            let r = s
+                .put(&k, b"v".to_vec(), Expect::Absent, Some(later))
+                .await
+                .map_err(|e| e.message)?;
+            let PutOutcome::Written(v1) = r else {
+                return Err("put with hint conflicted".into());
+            };
+            check(get(s, &k).await?.is_some(), || {
+                "value with a future hint is unreadable".into()
+            })?;
+            let r = s
+                .put(&k, b"w".to_vec(), Expect::Version(v1), Some(later))
+                .await
+                .map_err(|e| e.message)?;
+            check(matches!(r, PutOutcome::Written(_)), || {
+                "versioned put with hint failed".into()
+            })
+        }
+        "values_round_trip" => {
+            let mut v = String::from("{\"text\":\"");
+            while v.len() < 64 * 1024 {
+                v.push_str("sessions-Ω-会话-🔐 ");
+            }
+            v.push_str("\"}");
+            written(s, &k, v.as_bytes(), Expect::Absent).await?;
+            let e = get(s, &k).await?.ok_or("key missing")?;
+            check(e.value == v.as_bytes(), || {
+                "value changed in the round trip".into()
+            })
+        }
+        "keys_with_escapes" => {
+            let key = format!("{p}u/a%2Fb@example.com-x_y.z");
+            written(s, &key, b"1", Expect::Absent).await?;
+            check(get(s, &key).await?.is_some(), || {
+                "escaped key unreadable".into()
+            })?;
+            let pages = list_all(s, &format!("{p}u/"), 10).await?;
+            let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
+            check(keys == vec![key], || format!("listed {keys:?}"))
+        }
+        "racing_absent_puts" => {
+            let (a, b) = join2(
+                put(s, &k, b"a", Expect::Absent),
+                put(s, &k, b"b", Expect::Absent),
+            )
+            .await;
+            let wins = [a?, b?]
+                .iter()
+                .filter(|r| matches!(r, PutOutcome::Written(_)))
+                .count();
+            check(wins == 1, || format!("{wins} racing Absent puts succeeded"))
+        }
+        "racing_versioned_puts" => {
+            let v = written(s, &k, b"0", Expect::Absent).await?;
+            let (a, b) = join2(
+                put(s, &k, b"a", Expect::Version(v.clone())),
+                put(s, &k, b"b", Expect::Version(v)),
+            )
+            .await;
+            let wins = [a?, b?]
+                .iter()
+                .filter(|r| matches!(r, PutOutcome::Written(_)))
+                .count();
+            check(wins == 1, || {
+                format!("{wins} racing versioned puts succeeded")
+            })
+        }
+        other => Err(format!("unknown case {other}")),
+    }
+}
+
+/// Runs every case of [`CASES`] against `store`, under keys starting with `namespace/`.
+/// Returns the names of the cases that passed (all of them) or the first failure.
+///
+/// # Errors
+/// The first [`ConformanceFailure`].
+pub async fn run<S: Store + ?Sized>(
+    store: &S,
+    namespace: &str,
+) -> Result<Vec<&'static str>, ConformanceFailure> {
+    let mut passed = Vec::with_capacity(CASES.len());
+    for case in CASES {
+        let prefix = format!("{namespace}/{}/", case.name);
+        run_case(store, case.name, &prefix)
+            .await
+            .map_err(|detail| ConformanceFailure {
+                case: case.name,
+                detail,
+            })?;
+        passed.push(case.name);
+    }
+    Ok(passed)
+}
