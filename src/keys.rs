@@ -306,6 +306,12 @@ impl SigningKey {
         jwk
     }
 
+    /// Signs `message` (e.g. a JWS signing input) with Ed25519; deterministic per RFC 8032.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        use ed25519_dalek::Signer;
+        self.key.sign(message).to_bytes()
+    }
+
     pub(crate) fn dalek(&self) -> &DalekSigningKey {
         &self.key
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::errors::{Error, Result};
+use crate::errors::Result;
 use crate::MaybeSendSync;
 
 /// A cryptographically secure source of random bytes.
@@ -33,7 +33,7 @@ pub struct OsRandom;
 #[cfg(not(target_arch = "wasm32"))]
 impl RandomSource for OsRandom {
     fn fill(&self, dest: &mut [u8]) -> Result<()> {
-        getrandom::getrandom(dest).map_err(|_| Error::RandomUnavailable)
+        getrandom::getrandom(dest).map_err(|_| crate::errors::Error::RandomUnavailable)
     }
 }
 
