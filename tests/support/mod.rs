@@ -1,0 +1,216 @@
+//! Test support: a store wrapper that yields between operations and injects faults, a seeded
+//! scheduler that polls many futures in a reproducible order, and authority fixtures.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use webgates_sessions::clock::Timestamp;
+use webgates_sessions::errors::StoreError;
+use webgates_sessions::events::EventLog;
+use webgates_sessions::random::SeededRandom;
+use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store};
+use webgates_sessions::{
+    Authority, AuthorityConfig, ClaimsHook, KeySet, ManualClock, MemoryStore, SigningKey,
+};
+
+/// A future that is pending exactly once (waking itself), so a scheduler can interleave others.
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+pub fn yield_now() -> YieldOnce {
+    YieldOnce(false)
+}
+
+/// Wraps a [`MemoryStore`]: optionally yields before every operation, counts operations, and
+/// injects faults on writes.
+#[derive(Default)]
+pub struct TestStore {
+    pub inner: MemoryStore,
+    pub yielding: AtomicBool,
+    pub ops: AtomicUsize,
+    pub writes: AtomicUsize,
+    /// The next put fails before writing anything.
+    pub fail_next_put_before: AtomicBool,
+    /// The next put is committed, then reported as failed (a lost response).
+    pub fail_next_put_after: AtomicBool,
+    /// Every operation fails.
+    pub down: AtomicBool,
+}
+
+impl TestStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn yielding() -> Self {
+        let s = Self::default();
+        s.yielding.store(true, Ordering::SeqCst);
+        s
+    }
+
+    async fn enter(&self) -> Result<(), StoreError> {
+        if self.yielding.load(Ordering::SeqCst) {
+            yield_now().await;
+        }
+        self.ops.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::unavailable("test store is down"));
+        }
+        Ok(())
+    }
+}
+
+impl Store for TestStore {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send {
+        async move {
+            self.enter().await?;
+            self.inner.get(key).await
+        }
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
+        async move {
+            self.enter().await?;
+            if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::unavailable("injected failure before write"));
+            }
+            let r = self.inner.put(key, value, expect, expires).await?;
+            if matches!(r, PutOutcome::Written(_)) {
+                self.writes.fetch_add(1, Ordering::SeqCst);
+            }
+            if self.fail_next_put_after.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::unavailable("injected failure after commit"));
+            }
+            Ok(r)
+        }
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.enter().await?;
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.inner.delete(key).await
+        }
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + Send {
+        async move {
+            self.enter().await?;
+            self.inner.list(prefix, cursor, limit).await
+        }
+    }
+}
+
+/// Polls `futures` in an order drawn from `seed` until all complete; returns outputs in input
+/// order. Every poll uses a no-op waker: the futures here only wait on [`YieldOnce`].
+pub fn run_interleaved<T>(
+    seed: u64,
+    futures: Vec<Pin<Box<dyn Future<Output = T> + '_>>>,
+) -> Vec<T> {
+    let rng = SeededRandom::new(seed);
+    let mut slots: Vec<Option<Pin<Box<dyn Future<Output = T> + '_>>>> =
+        futures.into_iter().map(Some).collect();
+    let mut out: Vec<Option<T>> = slots.iter().map(|_| None).collect();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut remaining = slots.len();
+    let mut polls = 0usize;
+    while remaining > 0 {
+        polls += 1;
+        assert!(polls < 1_000_000, "scheduler made no progress");
+        let live: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].is_some()).collect();
+        let pick = live[(rng.next_u64() % live.len() as u64) as usize];
+        if let Some(fut) = slots[pick].as_mut() {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                out[pick] = Some(v);
+                slots[pick] = None;
+                remaining -= 1;
+            }
+        }
+    }
+    out.into_iter()
+        .map(|v| v.expect("every future completed"))
+        .collect()
+}
+
+/// Drives one future to completion with a no-op waker (it may only wait on [`YieldOnce`]).
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1_000_000 {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("future never completed")
+}
+
+pub const T0: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+pub fn config() -> AuthorityConfig {
+    AuthorityConfig::new("https://auth.example", "api.example")
+}
+
+pub struct Fixture<H: ClaimsHook = webgates_sessions::services::NoHook> {
+    pub authority: Authority<Arc<TestStore>, H>,
+    pub store: Arc<TestStore>,
+    pub clock: ManualClock,
+    pub events: Arc<EventLog>,
+}
+
+pub fn keys(seed: u64) -> KeySet {
+    KeySet::new(SigningKey::generate(&SeededRandom::new(seed)).expect("key"))
+}
+
+pub fn fixture_with(config: AuthorityConfig, store: TestStore, seed: u64) -> Fixture {
+    let store = Arc::new(store);
+    let clock = ManualClock::new(T0);
+    let events = Arc::new(EventLog::new());
+    let authority = Authority::builder(config, keys(seed), store.clone())
+        .clock(Arc::new(clock.clone()))
+        .random(Arc::new(SeededRandom::new(seed)))
+        .events(events.clone())
+        .build()
+        .expect("valid authority");
+    Fixture {
+        authority,
+        store,
+        clock,
+        events,
+    }
+}
+
+pub fn fixture() -> Fixture {
+    fixture_with(config(), TestStore::new(), 7)
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
