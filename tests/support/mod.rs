@@ -78,54 +78,41 @@ impl TestStore {
 }
 
 impl Store for TestStore {
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send {
-        async move {
-            self.enter().await?;
-            self.inner.get(key).await
-        }
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.enter().await?;
+        self.inner.get(key).await
     }
 
-    fn put(
+    async fn put(
         &self,
         key: &str,
         value: Vec<u8>,
         expect: Expect,
         expires: Option<Timestamp>,
-    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send {
-        async move {
-            self.enter().await?;
-            if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
-                return Err(StoreError::unavailable("injected failure before write"));
-            }
-            let r = self.inner.put(key, value, expect, expires).await?;
-            if matches!(r, PutOutcome::Written(_)) {
-                self.writes.fetch_add(1, Ordering::SeqCst);
-            }
-            if self.fail_next_put_after.swap(false, Ordering::SeqCst) {
-                return Err(StoreError::unavailable("injected failure after commit"));
-            }
-            Ok(r)
+    ) -> Result<PutOutcome, StoreError> {
+        self.enter().await?;
+        if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::unavailable("injected failure before write"));
         }
-    }
-
-    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            self.enter().await?;
+        let r = self.inner.put(key, value, expect, expires).await?;
+        if matches!(r, PutOutcome::Written(_)) {
             self.writes.fetch_add(1, Ordering::SeqCst);
-            self.inner.delete(key).await
         }
+        if self.fail_next_put_after.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::unavailable("injected failure after commit"));
+        }
+        Ok(r)
     }
 
-    fn list(
-        &self,
-        prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<ListPage, StoreError>> + Send {
-        async move {
-            self.enter().await?;
-            self.inner.list(prefix, cursor, limit).await
-        }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.enter().await?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(key).await
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<&str>, limit: usize) -> Result<ListPage, StoreError> {
+        self.enter().await?;
+        self.inner.list(prefix, cursor, limit).await
     }
 }
 
