@@ -111,9 +111,11 @@ impl MemoryStore {
 
     fn list_now(&self, prefix: &str, cursor: Option<&str>, limit: usize) -> ListPage {
         let inner = self.lock();
+        // Resume after the cursor, but never before the prefix (a foreign cursor cannot widen
+        // the listing).
         let start = match cursor {
-            Some(c) => Bound::Excluded(c.to_owned()),
-            None => Bound::Included(prefix.to_owned()),
+            Some(c) if c >= prefix => Bound::Excluded(c.to_owned()),
+            _ => Bound::Included(prefix.to_owned()),
         };
         let limit = limit.max(1);
         let mut keys: Vec<String> = inner
@@ -121,7 +123,7 @@ impl MemoryStore {
             .range((start, Bound::Unbounded))
             .map(|(k, _)| k)
             .take_while(|k| k.starts_with(prefix))
-            .take(limit + 1)
+            .take(limit.saturating_add(1))
             .cloned()
             .collect();
         let cursor = if keys.len() > limit {
