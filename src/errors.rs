@@ -84,7 +84,7 @@ impl KeyErrorKind {
 pub enum TokenErrorKind {
     /// Larger than the configured size bound; refused before parsing.
     TooLarge,
-    /// Not three canonical base64url segments of JSON objects.
+    /// Not three canonical base64url segments with a JSON object header.
     Malformed,
     /// `alg` is not `EdDSA`.
     UnsupportedAlgorithm,
@@ -98,7 +98,8 @@ pub enum TokenErrorKind {
     UnsupportedCritical,
     /// The signature does not verify under the key named by `kid`.
     BadSignature,
-    /// A required claim is missing or has the wrong JSON type.
+    /// The (correctly signed) payload is not a JSON object, or a required claim is missing or
+    /// has the wrong JSON type.
     InvalidClaims,
     /// `iss` is not the expected issuer.
     WrongIssuer,

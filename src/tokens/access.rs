@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jwt_compact::{AlgorithmExt, Claims, Header, UntrustedToken};
+use jwt_compact::{Algorithm, AlgorithmExt, Claims, Header, UntrustedToken};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -105,8 +105,19 @@ fn datetime(t: Timestamp) -> Option<DateTime<Utc>> {
 /// Signs an access token with `key`.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] if a time is out of the JWT range or the claims cannot be serialized.
+/// [`Error::InvalidInput`] if the claims use a registered name, a time is out of the JWT range or
+/// the claims cannot be serialized.
 pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
+    if spec
+        .claims
+        .keys()
+        .any(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(Error::input(
+            "claims",
+            "application claims may not use registered claim names",
+        ));
+    }
     let header = Header::empty()
         .with_key_id(key.kid().as_str())
         .with_token_type(ACCESS_TOKEN_TYPE);
@@ -126,11 +137,12 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
         .map_err(|_| Error::input("claims", "cannot be serialized"))
 }
 
-/// Header fields beyond jwt-compact's: `crit` must be refused, `jwk` is never used.
+/// Header fields beyond jwt-compact's. Any `crit` member (even `null`) is refused; `jwk` and
+/// the others are never used.
 #[derive(Debug, Clone, Deserialize)]
 struct HeaderExtras {
-    #[serde(default)]
-    crit: Option<Value>,
+    #[serde(flatten)]
+    other: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -315,19 +327,26 @@ fn verify_with(
         }
         _ => return Err(K::WrongType),
     }
-    if header.other_fields.crit.is_some() {
+    if header.other_fields.other.contains_key("crit") {
         return Err(K::UnsupportedCritical);
     }
     let kid = header.key_id.as_deref().ok_or(K::MissingKid)?;
     let key = keys.get(kid).ok_or(K::UnknownKid)?;
-    let verified = StrictEd25519
-        .validator::<WireClaims>(key.dalek())
-        .validate(&untrusted)
-        .map_err(|e| match e {
-            jwt_compact::ValidationError::MalformedClaims(_) => K::InvalidClaims,
-            _ => K::BadSignature,
-        })?;
-    let claims = verified.claims();
+    // The signature is checked before the claims are parsed (jwt-compact's validator parses
+    // first), so a forgery is always reported as one and untrusted JSON is never decoded further.
+    let signing_input = token
+        .rsplit_once('.')
+        .map(|(input, _)| input)
+        .ok_or(K::Malformed)?;
+    let signature =
+        <&[u8; 64]>::try_from(untrusted.signature_bytes()).map_err(|_| K::BadSignature)?;
+    let signature = ed25519_dalek::Signature::from_bytes(signature);
+    if !StrictEd25519.verify_signature(&signature, key.dalek(), signing_input.as_bytes()) {
+        return Err(K::BadSignature);
+    }
+    let claims: Claims<WireClaims> = untrusted
+        .deserialize_claims_unchecked()
+        .map_err(|_| K::InvalidClaims)?;
     let wire = &claims.custom;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);

@@ -1,0 +1,1524 @@
+//! The access-token verification policy of DESIGN.md §3 (RFC 8725, RFC 9068), exercised through
+//! the public [`Verifier`]. Good tokens are minted with `tokens::access::mint`; bad ones are crafted
+//! by hand and signed with the real key, so the signature is valid and the policy check is what
+//! fails.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde_json::{json, Value};
+use webgates_sessions::errors::TokenErrorKind;
+use webgates_sessions::random::SeededRandom;
+use webgates_sessions::tokens::access::{
+    check_app_claims, mint, AccessTokenSpec, AppClaims, DEFAULT_MAX_TOKEN_BYTES,
+    MAX_APP_CLAIMS_BYTES, REGISTERED_CLAIMS,
+};
+use webgates_sessions::{
+    Error, KeySet, ManualClock, SessionId, SigningKey, Timestamp, Verifier, VerifierConfig,
+};
+
+const ISS: &str = "https://auth.example";
+const AUD: &str = "api.example";
+const SUB: &str = "alice@example.com";
+const NOW_S: u64 = 1_800_000_000;
+const TTL_S: u64 = 300;
+const EXP_S: u64 = NOW_S + TTL_S;
+/// The default leeway of `VerifierConfig::new` (DESIGN.md §8).
+const LEEWAY_S: u64 = 30;
+
+// ---------------------------------------------------------------------------------------------
+// fixture and helpers
+
+struct Env {
+    key: SigningKey,
+    clock: ManualClock,
+    verifier: Verifier,
+}
+
+fn signing_key(seed: u64) -> SigningKey {
+    SigningKey::generate(&SeededRandom::new(seed)).expect("seeded generation cannot fail")
+}
+
+fn env_with(config: VerifierConfig) -> Env {
+    let key = signing_key(1);
+    let keyset = KeySet::new(key.clone());
+    let clock = ManualClock::new(Timestamp::from_secs(NOW_S));
+    let verifier = Verifier::new(config, keyset.public_keys(), Arc::new(clock.clone()))
+        .expect("valid verifier config");
+    Env {
+        key,
+        clock,
+        verifier,
+    }
+}
+
+fn env() -> Env {
+    env_with(VerifierConfig::new(ISS, AUD))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+fn unb64(s: &str) -> Vec<u8> {
+    Base64UrlUnpadded::decode_vec(s).expect("base64url")
+}
+
+/// `header.payload.signature` from raw JSON texts, signed with `key` (so duplicates, odd types and
+/// odd orders are possible).
+fn sign_texts(key: &SigningKey, header: &str, payload: &str) -> String {
+    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    let signature = key.sign(input.as_bytes());
+    format!("{input}.{}", b64(&signature))
+}
+
+fn craft(key: &SigningKey, header: &Value, claims: &Value) -> String {
+    sign_texts(key, &header.to_string(), &claims.to_string())
+}
+
+fn good_header(key: &SigningKey) -> Value {
+    json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid().as_str()})
+}
+
+fn good_claims() -> Value {
+    json!({
+        "iss": ISS,
+        "sub": SUB,
+        "aud": AUD,
+        "jti": "7f1e8a52-3c4d-4b6e-9f70-112233445566",
+        "sid": "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9",
+        "iat": NOW_S,
+        "exp": EXP_S,
+    })
+}
+
+fn with(mut v: Value, field: &str, value: Value) -> Value {
+    v.as_object_mut()
+        .expect("object")
+        .insert(field.into(), value);
+    v
+}
+
+fn without(mut v: Value, field: &str) -> Value {
+    v.as_object_mut().expect("object").remove(field);
+    v
+}
+
+fn app_claims() -> AppClaims {
+    match json!({"roles": ["reader", "writer"], "tenant": {"id": 7}, "mfa": true}) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+fn spec<'a>(claims: &'a AppClaims, rng: &SeededRandom) -> AccessTokenSpec<'a> {
+    AccessTokenSpec {
+        issuer: ISS,
+        audience: AUD,
+        subject: SUB,
+        session_id: SessionId::generate(rng).expect("sid"),
+        token_id: SessionId::generate(rng).expect("jti").to_string(),
+        issued_at: Timestamp::from_secs(NOW_S),
+        expires_at: Timestamp::from_secs(EXP_S),
+        claims,
+    }
+}
+
+fn minted(key: &SigningKey) -> String {
+    let claims = app_claims();
+    mint(&spec(&claims, &SeededRandom::new(99)), key).expect("mint")
+}
+
+fn segments(token: &str) -> Vec<&str> {
+    token.split('.').collect()
+}
+
+/// Asserts that neither the `Display` nor the `Debug` of `err` contains the token or any
+/// non-trivial part of it.
+#[track_caller]
+fn assert_message_free_of_token(err: &Error, token: &str) {
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.is_empty());
+        if !token.is_empty() {
+            assert!(!text.contains(token), "token text in error: {text}");
+        }
+        for seg in token.split('.').filter(|s| s.len() >= 8) {
+            assert!(!text.contains(seg), "token segment in error: {text}");
+        }
+        assert!(!text.contains(SUB), "subject in error: {text}");
+    }
+}
+
+/// Asserts the verifier refuses `token` with exactly `Error::Token(kind)` and the stable `code`,
+/// and that the error does not echo the token.
+#[track_caller]
+fn assert_refused(v: &Verifier, token: &str, kind: TokenErrorKind, code: &str) -> Error {
+    let err = v.verify(token).expect_err("token must be refused");
+    assert_eq!(err, Error::Token(kind));
+    assert_eq!(err.code(), code);
+    assert_eq!(kind.code(), code);
+    assert_message_free_of_token(&err, token);
+    err
+}
+
+#[track_caller]
+fn assert_accepted(v: &Verifier, token: &str) {
+    if let Err(e) = v.verify(token) {
+        panic!("token must verify, got {e:?}");
+    }
+}
+
+fn at(secs: u64) -> Timestamp {
+    Timestamp::from_secs(secs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// round trip
+
+#[test]
+fn minted_token_round_trips_every_claim() {
+    let e = env();
+    let claims = app_claims();
+    let rng = SeededRandom::new(5);
+    let spec = spec(&claims, &rng);
+    let token = mint(&spec, &e.key).expect("mint");
+    let got = e.verifier.verify(&token).expect("verifies");
+    assert_eq!(got.issuer, ISS);
+    assert_eq!(got.subject, SUB);
+    assert_eq!(got.audience, vec![AUD.to_owned()]);
+    assert_eq!(got.session_id, spec.session_id.to_string());
+    assert_eq!(got.token_id, spec.token_id);
+    assert_eq!(got.issued_at, at(NOW_S));
+    assert_eq!(got.expires_at, at(EXP_S));
+    assert_eq!(got.not_before, None);
+    assert_eq!(got.kid, e.key.kid().as_str());
+    assert_eq!(got.claims, claims);
+    assert_eq!(e.verifier.verify_at(&token, at(NOW_S)), Ok(got));
+}
+
+#[test]
+fn minted_header_is_exactly_eddsa_at_jwt_kid() {
+    let e = env();
+    let token = minted(&e.key);
+    let header: Value = serde_json::from_slice(&unb64(segments(&token)[0])).expect("JSON");
+    assert_eq!(
+        header,
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": e.key.kid().as_str()})
+    );
+}
+
+#[test]
+fn minted_payload_has_registered_claims_as_json_types() {
+    let e = env();
+    let token = minted(&e.key);
+    let payload: Value = serde_json::from_slice(&unb64(segments(&token)[1])).expect("JSON");
+    let obj = payload.as_object().expect("object");
+    let names: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = [
+        "iss", "sub", "aud", "exp", "iat", "jti", "sid", "roles", "tenant", "mfa",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(names, expected);
+    assert_eq!(obj["exp"], json!(EXP_S));
+    assert_eq!(obj["iat"], json!(NOW_S));
+    assert_eq!(obj["aud"], json!(AUD));
+    assert!(obj["jti"].is_string() && obj["sid"].is_string());
+}
+
+#[test]
+fn minted_signature_is_a_64_byte_ed25519_signature_of_the_signing_input() {
+    let e = env();
+    let token = minted(&e.key);
+    let (input, sig) = token.rsplit_once('.').expect("three segments");
+    assert_eq!(unb64(sig), e.key.sign(input.as_bytes()).to_vec());
+}
+
+#[test]
+fn hand_crafted_good_token_verifies() {
+    // Guards every crafted-token test below: the helpers produce tokens the verifier accepts.
+    let e = env();
+    let got = e
+        .verifier
+        .verify(&craft(&e.key, &good_header(&e.key), &good_claims()))
+        .expect("crafted good token verifies");
+    assert_eq!(got.subject, SUB);
+    assert!(got.claims.is_empty());
+}
+
+#[test]
+fn token_from_a_third_party_eddsa_signer_verifies() {
+    use jwt_compact::{alg::Ed25519, AlgorithmExt, Claims, Header};
+    let e = env();
+    let secret = ed25519_dalek::SigningKey::from_bytes(&{
+        let d = e.key.to_private_jwk().d.expect("d");
+        let mut seed = [0u8; 32];
+        Base64UrlUnpadded::decode(&d, &mut seed).expect("decode");
+        seed
+    });
+    let header = Header::empty()
+        .with_key_id(e.key.kid().as_str())
+        .with_token_type("at+jwt");
+    let claims = Claims::new(without(without(good_claims(), "iat"), "exp"))
+        .set_duration_and_issuance(
+            &jwt_compact::TimeOptions::new(chrono::Duration::seconds(0), || {
+                chrono::DateTime::from_timestamp(NOW_S as i64, 0).expect("time")
+            }),
+            chrono::Duration::seconds(TTL_S as i64),
+        );
+    let token = Ed25519.token(&header, &claims, &secret).expect("sign");
+    assert_accepted(&e.verifier, &token);
+}
+
+// ---------------------------------------------------------------------------------------------
+// alg
+
+#[test]
+fn alg_none_is_refused() {
+    let e = env();
+    let header = with(good_header(&e.key), "alg", "none".into());
+    let signed = craft(&e.key, &header, &good_claims());
+    assert_refused(
+        &e.verifier,
+        &signed,
+        TokenErrorKind::UnsupportedAlgorithm,
+        "token_unsupported_alg",
+    );
+    // The classic form: empty signature segment.
+    let (input, _) = signed.rsplit_once('.').expect("three segments");
+    assert_refused(
+        &e.verifier,
+        &format!("{input}."),
+        TokenErrorKind::UnsupportedAlgorithm,
+        "token_unsupported_alg",
+    );
+}
+
+#[test]
+fn alg_hs256_is_refused() {
+    let e = env();
+    let header = with(good_header(&e.key), "alg", "HS256".into());
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &header, &good_claims()),
+        TokenErrorKind::UnsupportedAlgorithm,
+        "token_unsupported_alg",
+    );
+}
+
+#[test]
+fn alg_es256_is_refused() {
+    let e = env();
+    let header = with(good_header(&e.key), "alg", "ES256".into());
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &header, &good_claims()),
+        TokenErrorKind::UnsupportedAlgorithm,
+        "token_unsupported_alg",
+    );
+}
+
+#[test]
+fn alg_case_variants_of_eddsa_are_refused() {
+    // The algorithm is pinned to the exact string `EdDSA`; RFC 9864's fully-specified `Ed25519`
+    // is not accepted either (DESIGN.md §3 pins EdDSA).
+    let e = env();
+    for alg in ["eddsa", "EDDSA", "EdDsa", "EdDSA ", "Ed25519"] {
+        let header = with(good_header(&e.key), "alg", alg.into());
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::UnsupportedAlgorithm,
+            "token_unsupported_alg",
+        );
+    }
+}
+
+#[test]
+fn alg_missing_or_not_a_string_is_malformed() {
+    let e = env();
+    for header in [
+        without(good_header(&e.key), "alg"),
+        with(good_header(&e.key), "alg", json!(null)),
+        with(good_header(&e.key), "alg", json!(["EdDSA"])),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+}
+
+#[test]
+fn hs256_keyed_with_the_public_key_is_refused() {
+    // Algorithm confusion: an HMAC "signature" keyed with public material the attacker knows.
+    use jwt_compact::{
+        alg::{Hs256, Hs256Key},
+        AlgorithmExt, Claims, Header,
+    };
+    let e = env();
+    let public = e.key.public_key();
+    let header = Header::empty()
+        .with_key_id(e.key.kid().as_str())
+        .with_token_type("at+jwt");
+    let claims = Claims::new(good_claims());
+    let raw = public.to_bytes();
+    let x = public.to_jwk().x;
+    let jwk_json = public.to_jwk().to_json();
+    for hmac_key in [&raw[..], x.as_bytes(), jwk_json.as_bytes()] {
+        let token = Hs256
+            .token(&header, &claims, &Hs256Key::new(hmac_key))
+            .expect("HS256 token");
+        let header: Value = serde_json::from_slice(&unb64(segments(&token)[0])).expect("JSON");
+        assert_eq!(header["alg"], "HS256");
+        assert_refused(
+            &e.verifier,
+            &token,
+            TokenErrorKind::UnsupportedAlgorithm,
+            "token_unsupported_alg",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// typ
+
+#[test]
+fn typ_missing_is_refused() {
+    let e = env();
+    let header = without(good_header(&e.key), "typ");
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &header, &good_claims()),
+        TokenErrorKind::WrongType,
+        "token_wrong_typ",
+    );
+}
+
+#[test]
+fn typ_jwt_is_refused() {
+    let e = env();
+    for typ in [
+        json!("JWT"),
+        json!("jwt"),
+        json!("application/jwt"),
+        json!(""),
+        json!("at+jwt "),
+        json!("at+jwt; charset=utf-8"),
+        json!(null),
+    ] {
+        let header = with(good_header(&e.key), "typ", typ);
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::WrongType,
+            "token_wrong_typ",
+        );
+    }
+}
+
+#[test]
+fn typ_application_at_jwt_is_accepted() {
+    let e = env();
+    // RFC 9068 §4 allows both forms; RFC 7515 §4.1.9 media types compare case-insensitively.
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/At+JWT",
+    ] {
+        let header = with(good_header(&e.key), "typ", typ.into());
+        assert_accepted(&e.verifier, &craft(&e.key, &header, &good_claims()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// kid and key-bearing headers
+
+#[test]
+fn kid_missing_is_refused() {
+    let e = env();
+    for header in [
+        without(good_header(&e.key), "kid"),
+        with(good_header(&e.key), "kid", json!(null)),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::MissingKid,
+            "token_missing_kid",
+        );
+    }
+}
+
+#[test]
+fn kid_unknown_is_refused() {
+    let e = env();
+    let kid = e.key.kid().as_str().to_owned();
+    for unknown in [
+        "unknown".to_owned(),
+        String::new(),
+        kid.to_lowercase(),
+        format!("{kid} "),
+        kid[1..].to_owned(),
+    ] {
+        let header = with(good_header(&e.key), "kid", unknown.into());
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::UnknownKid,
+            "token_unknown_kid",
+        );
+    }
+}
+
+#[test]
+fn foreign_key_claiming_a_trusted_kid_is_a_bad_signature() {
+    let e = env();
+    let attacker = signing_key(666);
+    assert_refused(
+        &e.verifier,
+        &craft(&attacker, &good_header(&e.key), &good_claims()),
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+#[test]
+fn jku_x5u_jwk_headers_are_ignored_on_a_valid_token() {
+    let e = env();
+    let attacker_jwk = serde_json::to_value(signing_key(666).public_key().to_jwk()).expect("jwk");
+    let header = with(
+        with(
+            with(
+                with(
+                    good_header(&e.key),
+                    "jku",
+                    "https://attacker.example/jwks".into(),
+                ),
+                "x5u",
+                "https://attacker.example/cert.pem".into(),
+            ),
+            "jwk",
+            attacker_jwk,
+        ),
+        "x5c",
+        json!(["MIIB"]),
+    );
+    let got = e
+        .verifier
+        .verify(&craft(&e.key, &header, &good_claims()))
+        .expect("still verifies with the configured key");
+    assert_eq!(got.kid, e.key.kid().as_str());
+}
+
+#[test]
+fn embedded_attacker_jwk_does_not_make_an_attacker_token_verify() {
+    let e = env();
+    let attacker = signing_key(666);
+    let attacker_jwk = serde_json::to_value(attacker.public_key().to_jwk()).expect("jwk");
+
+    // kid names a trusted key: the trusted key checks the signature, not the embedded one.
+    let header = with(good_header(&e.key), "jwk", attacker_jwk.clone());
+    assert_refused(
+        &e.verifier,
+        &craft(&attacker, &header, &good_claims()),
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+    // kid names the attacker's key: it is looked up in the configured set only.
+    for extra in ["jwk", "jku", "x5u"] {
+        let value = match extra {
+            "jwk" => attacker_jwk.clone(),
+            _ => json!("https://attacker.example/keys"),
+        };
+        let header = with(good_header(&attacker), extra, value);
+        assert_refused(
+            &e.verifier,
+            &craft(&attacker, &header, &good_claims()),
+            TokenErrorKind::UnknownKid,
+            "token_unknown_kid",
+        );
+    }
+}
+
+#[test]
+fn crit_present_is_refused() {
+    let e = env();
+    for crit in [
+        json!(["exp"]),
+        json!(["b64"]),
+        json!([]),
+        json!("jku"),
+        json!(null),
+    ] {
+        let header = with(good_header(&e.key), "crit", crit);
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &header, &good_claims()),
+            TokenErrorKind::UnsupportedCritical,
+            "token_unsupported_crit",
+        );
+    }
+}
+
+#[test]
+fn duplicate_header_members_are_malformed() {
+    // jwt-compact (serde) refuses a repeated alg/typ/kid instead of picking the first or last.
+    let e = env();
+    let kid = e.key.kid().as_str();
+    for header in [
+        format!(r#"{{"alg":"none","alg":"EdDSA","typ":"at+jwt","kid":"{kid}"}}"#),
+        format!(r#"{{"alg":"EdDSA","typ":"JWT","typ":"at+jwt","kid":"{kid}"}}"#),
+        format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"other","kid":"{kid}"}}"#),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, &header, &good_claims().to_string()),
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+    // A repeated `crit` is refused as critical, whichever copy wins.
+    let header =
+        format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","crit":["a"],"crit":["b"]}}"#);
+    assert_refused(
+        &e.verifier,
+        &sign_texts(&e.key, &header, &good_claims().to_string()),
+        TokenErrorKind::UnsupportedCritical,
+        "token_unsupported_crit",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// iss and aud
+
+#[test]
+fn iss_mismatch_is_refused() {
+    let e = env();
+    for iss in [
+        "https://evil.example",
+        "https://auth.example/",
+        "HTTPS://AUTH.EXAMPLE",
+        "",
+    ] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "iss", iss.into()),
+            ),
+            TokenErrorKind::WrongIssuer,
+            "token_wrong_issuer",
+        );
+    }
+}
+
+#[test]
+fn aud_mismatch_is_refused() {
+    let e = env();
+    for aud in ["other.example", "API.EXAMPLE", "api.example.evil", ""] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "aud", aud.into()),
+            ),
+            TokenErrorKind::WrongAudience,
+            "token_wrong_audience",
+        );
+    }
+}
+
+#[test]
+fn aud_array_containing_the_audience_is_accepted() {
+    let e = env();
+    let claims = with(good_claims(), "aud", json!(["other.example", AUD]));
+    let got = e
+        .verifier
+        .verify(&craft(&e.key, &good_header(&e.key), &claims))
+        .expect("verifies");
+    assert_eq!(
+        got.audience,
+        vec!["other.example".to_owned(), AUD.to_owned()]
+    );
+}
+
+#[test]
+fn aud_array_without_the_audience_is_refused() {
+    let e = env();
+    for aud in [json!(["other.example", "third.example"]), json!([])] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "aud", aud),
+            ),
+            TokenErrorKind::WrongAudience,
+            "token_wrong_audience",
+        );
+    }
+}
+
+#[test]
+fn aud_of_the_wrong_json_type_is_invalid_claims() {
+    let e = env();
+    for aud in [json!(7), json!([AUD, 7]), json!({"aud": AUD}), json!(null)] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "aud", aud),
+            ),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// exp, nbf, iat
+
+#[test]
+fn expired_beyond_leeway_is_refused() {
+    let e = env();
+    let token = minted(&e.key);
+    e.clock.set(at(EXP_S + LEEWAY_S + 1));
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+    e.clock.set(at(EXP_S + 86_400));
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+}
+
+#[test]
+fn expired_within_leeway_is_accepted() {
+    let e = env();
+    let token = minted(&e.key);
+    for now in [EXP_S - 1, EXP_S, EXP_S + 1, EXP_S + LEEWAY_S - 1] {
+        e.clock.set(at(now));
+        assert_accepted(&e.verifier, &token);
+    }
+}
+
+/// The boundary, decided: a token is valid while `now < exp + leeway`; at exactly `exp + leeway`
+/// it is expired (RFC 7519 §4.1.4: refuse "on or after" the expiration time, widened by the
+/// leeway). `now` has millisecond precision and is compared in whole seconds, rounded down.
+#[test]
+fn exp_plus_leeway_equal_to_now_is_expired() {
+    let e = env();
+    let token = minted(&e.key);
+    let boundary_ms = (EXP_S + LEEWAY_S) * 1000;
+    e.clock.set(Timestamp::from_millis(boundary_ms - 1));
+    assert_accepted(&e.verifier, &token);
+    e.clock.set(Timestamp::from_millis(boundary_ms));
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+    assert_eq!(
+        e.verifier
+            .verify_at(&token, Timestamp::from_millis(boundary_ms)),
+        Err(Error::Token(TokenErrorKind::Expired))
+    );
+}
+
+#[test]
+fn exp_equal_to_now_is_expired_without_leeway() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.leeway = Duration::ZERO;
+    let e = env_with(config);
+    let token = minted(&e.key);
+    e.clock.set(Timestamp::from_millis(EXP_S * 1000 - 1));
+    assert_accepted(&e.verifier, &token);
+    e.clock.set(at(EXP_S));
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+}
+
+#[test]
+fn verify_reads_the_injected_clock() {
+    let e = env();
+    let token = minted(&e.key);
+    assert_accepted(&e.verifier, &token);
+    e.clock.advance(Duration::from_secs(TTL_S + LEEWAY_S));
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+    // Moving the clock back makes it valid again: nothing is cached.
+    e.clock.set(at(NOW_S));
+    assert_accepted(&e.verifier, &token);
+}
+
+#[test]
+fn iat_in_the_future_beyond_leeway_is_refused() {
+    let e = env();
+    let claims = with(good_claims(), "iat", json!(NOW_S + LEEWAY_S + 1));
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &good_header(&e.key), &claims),
+        TokenErrorKind::NotYetValid,
+        "token_not_yet_valid",
+    );
+}
+
+#[test]
+fn iat_in_the_future_within_leeway_is_accepted() {
+    let e = env();
+    for iat in [NOW_S + 1, NOW_S + LEEWAY_S] {
+        let claims = with(good_claims(), "iat", json!(iat));
+        assert_accepted(&e.verifier, &craft(&e.key, &good_header(&e.key), &claims));
+    }
+}
+
+#[test]
+fn nbf_in_the_future_beyond_leeway_is_refused() {
+    let e = env();
+    let claims = with(good_claims(), "nbf", json!(NOW_S + LEEWAY_S + 1));
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &good_header(&e.key), &claims),
+        TokenErrorKind::NotYetValid,
+        "token_not_yet_valid",
+    );
+}
+
+#[test]
+fn nbf_within_leeway_is_accepted_and_reported() {
+    let e = env();
+    for nbf in [NOW_S - 60, NOW_S, NOW_S + LEEWAY_S] {
+        let claims = with(good_claims(), "nbf", json!(nbf));
+        let got = e
+            .verifier
+            .verify(&craft(&e.key, &good_header(&e.key), &claims))
+            .expect("verifies");
+        assert_eq!(got.not_before, Some(at(nbf)));
+        assert!(!got.claims.contains_key("nbf"));
+    }
+}
+
+#[test]
+fn exp_as_string_is_invalid_claims() {
+    let e = env();
+    for exp in [json!(EXP_S.to_string()), json!(null), json!([EXP_S])] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "exp", exp),
+            ),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+}
+
+#[test]
+fn exp_missing_is_invalid_claims() {
+    let e = env();
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &good_header(&e.key), &without(good_claims(), "exp")),
+        TokenErrorKind::InvalidClaims,
+        "token_invalid_claims",
+    );
+}
+
+#[test]
+fn iat_missing_is_invalid_claims() {
+    let e = env();
+    assert_refused(
+        &e.verifier,
+        &craft(&e.key, &good_header(&e.key), &without(good_claims(), "iat")),
+        TokenErrorKind::InvalidClaims,
+        "token_invalid_claims",
+    );
+}
+
+#[test]
+fn nbf_of_the_wrong_type_is_invalid_claims() {
+    let e = env();
+    for nbf in [json!("0"), json!(null)] {
+        assert_refused(
+            &e.verifier,
+            &craft(
+                &e.key,
+                &good_header(&e.key),
+                &with(good_claims(), "nbf", nbf),
+            ),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+}
+
+#[test]
+fn sub_as_number_is_invalid_claims() {
+    let e = env();
+    assert_refused(
+        &e.verifier,
+        &craft(
+            &e.key,
+            &good_header(&e.key),
+            &with(good_claims(), "sub", json!(42)),
+        ),
+        TokenErrorKind::InvalidClaims,
+        "token_invalid_claims",
+    );
+}
+
+#[test]
+fn every_required_claim_is_required_with_its_type() {
+    let e = env();
+    for name in ["iss", "sub", "aud", "jti", "sid", "exp", "iat"] {
+        assert_refused(
+            &e.verifier,
+            &craft(&e.key, &good_header(&e.key), &without(good_claims(), name)),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+    for name in ["iss", "sub", "jti", "sid"] {
+        for bad in [
+            json!(1),
+            json!(null),
+            json!(["x"]),
+            json!({"x": 1}),
+            json!(true),
+        ] {
+            assert_refused(
+                &e.verifier,
+                &craft(
+                    &e.key,
+                    &good_header(&e.key),
+                    &with(good_claims(), name, bad),
+                ),
+                TokenErrorKind::InvalidClaims,
+                "token_invalid_claims",
+            );
+        }
+    }
+}
+
+#[test]
+fn duplicate_registered_claims_are_invalid_claims() {
+    // A repeated registered claim is refused rather than resolved first-wins or last-wins.
+    let e = env();
+    let base = r#""sub":"alice@example.com","jti":"j","sid":"s","iat":1800000000"#;
+    for payload in [
+        format!(
+            r#"{{"iss":"{ISS}","iss":"https://evil.example","aud":"{AUD}",{base},"exp":{EXP_S}}}"#
+        ),
+        format!(r#"{{"iss":"{ISS}","aud":"other","aud":"{AUD}",{base},"exp":{EXP_S}}}"#),
+        format!(r#"{{"iss":"{ISS}","aud":"{AUD}",{base},"exp":{EXP_S},"exp":1}}"#),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, &good_header(&e.key).to_string(), &payload),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+}
+
+#[test]
+fn mint_never_lets_app_claims_override_registered_ones() {
+    // `mint` leaves the check to its caller; if a caller forgets it, the registered value must
+    // still not be silently replaced in a token that verifies.
+    let e = env();
+    for (name, value) in [
+        ("iss", json!("https://evil.example")),
+        ("sub", json!("mallory")),
+        ("aud", json!("other.example")),
+        ("exp", json!(EXP_S + 86_400)),
+        ("sid", json!("other-session")),
+    ] {
+        let mut claims = AppClaims::new();
+        claims.insert(name.into(), value.clone());
+        assert!(check_app_claims(&claims).is_err());
+        let rng = SeededRandom::new(3);
+        let Ok(token) = mint(&spec(&claims, &rng), &e.key) else {
+            continue; // refusing to mint is fine
+        };
+        if let Ok(got) = e.verifier.verify(&token) {
+            assert_eq!(got.issuer, ISS, "{name}");
+            assert_eq!(got.subject, SUB, "{name}");
+            assert_eq!(got.audience, vec![AUD.to_owned()], "{name}");
+            assert_eq!(got.expires_at, at(EXP_S), "{name}");
+            assert_ne!(got.session_id, "other-session", "{name}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// size, structure, signature
+
+#[test]
+fn token_over_max_bytes_is_too_large() {
+    let e = env();
+    let claims = with(
+        good_claims(),
+        "pad",
+        "x".repeat(DEFAULT_MAX_TOKEN_BYTES).into(),
+    );
+    let token = craft(&e.key, &good_header(&e.key), &claims);
+    assert!(token.len() > DEFAULT_MAX_TOKEN_BYTES);
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::TooLarge,
+        "token_too_large",
+    );
+}
+
+#[test]
+fn one_megabyte_of_garbage_is_too_large_before_parsing() {
+    let e = env();
+    // Would be Malformed if it were parsed at all.
+    let garbage = "!".repeat(1024 * 1024);
+    assert_refused(
+        &e.verifier,
+        &garbage,
+        TokenErrorKind::TooLarge,
+        "token_too_large",
+    );
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.max_token_bytes = 1024 * 1024;
+    let e = env_with(config);
+    assert_refused(
+        &e.verifier,
+        &format!("{garbage}!"),
+        TokenErrorKind::TooLarge,
+        "token_too_large",
+    );
+    assert_refused(
+        &e.verifier,
+        &garbage,
+        TokenErrorKind::Malformed,
+        "token_malformed",
+    );
+}
+
+/// A validly signed token of exactly `len` bytes (padding an app claim and an ignored header).
+fn token_of_len(key: &SigningKey, len: usize) -> String {
+    for header_pad in 0..4 {
+        let header = with(good_header(key), "x-pad", "h".repeat(header_pad).into());
+        for claim_pad in 0..len {
+            let claims = with(good_claims(), "pad", "c".repeat(claim_pad).into());
+            let token = craft(key, &header, &claims);
+            if token.len() == len {
+                return token;
+            }
+            if token.len() > len {
+                break;
+            }
+        }
+    }
+    panic!("no token of length {len}");
+}
+
+#[test]
+fn size_bound_is_inclusive() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.max_token_bytes = 1024;
+    let e = env_with(config);
+    let exact = token_of_len(&e.key, 1024);
+    assert_accepted(&e.verifier, &exact);
+    let over = token_of_len(&e.key, 1025);
+    assert_refused(
+        &e.verifier,
+        &over,
+        TokenErrorKind::TooLarge,
+        "token_too_large",
+    );
+}
+
+#[test]
+fn wrong_segment_count_is_malformed() {
+    let e = env();
+    let token = minted(&e.key);
+    let parts = segments(&token);
+    for bad in [
+        String::new(),
+        parts[0].to_owned(),
+        format!("{}.{}", parts[0], parts[1]),
+        format!("{token}."),
+        format!("{token}.{}", parts[2]),
+        format!("{}.{}.{}.{}.{}", parts[0], parts[1], "", parts[2], ""),
+        "..".to_owned(),
+        "...".to_owned(),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &bad,
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+}
+
+#[test]
+fn bad_base64_is_malformed() {
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    let padded_sig = format!("{}==", p[2]);
+    let standard_sig = {
+        // Force a '+' or '/' into the signature text: not in the base64url alphabet.
+        let mut s = p[2].to_owned();
+        s.replace_range(0..1, "+");
+        s
+    };
+    let non_canonical_sig = {
+        // 64 bytes = 85 characters + 2 bits: the last character must have its 4 low bits zero.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = *p[2].as_bytes().last().expect("non-empty");
+        let v = alphabet.iter().position(|&c| c == last).expect("alphabet");
+        assert_eq!(v & 0b1111, 0);
+        format!("{}{}", &p[2][..p[2].len() - 1], alphabet[v | 1] as char)
+    };
+    for bad in [
+        format!("{}!.{}.{}", p[0], p[1], p[2]),
+        format!("{}.{}=.{}", p[0], p[1], p[2]),
+        format!("{}.{}.{}", p[0], p[1], padded_sig),
+        format!("{}.{}.{}", p[0], p[1], standard_sig),
+        format!("{}.{}.{}", p[0], p[1], non_canonical_sig),
+        format!(" {token}"),
+        format!("{token}\n"),
+        format!("{}.{} .{}", p[0], p[1], p[2]),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &bad,
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+}
+
+#[test]
+fn header_that_is_not_a_json_object_is_malformed() {
+    let e = env();
+    let payload = good_claims().to_string();
+    for header in ["not json", "[]", "\"EdDSA\"", "null", "{\"alg\":\"EdDSA\""] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, header, &payload),
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+}
+
+#[test]
+fn rfc8037_example_jws_is_not_an_access_token() {
+    // A valid Ed25519 JWS whose payload is a sentence, not a claims set (RFC 8037 A.5 note).
+    let e = env();
+    let token = sign_texts(
+        &e.key,
+        &good_header(&e.key).to_string(),
+        "Example of Ed25519 signing",
+    );
+    assert!(e.verifier.verify(&token).is_err());
+}
+
+#[test]
+fn signed_payload_that_is_not_a_json_object_is_invalid_claims() {
+    let e = env();
+    for payload in ["Example of Ed25519 signing", "[]", "null", "42"] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, &good_header(&e.key).to_string(), payload),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+}
+
+fn flip_bit(bytes: &mut [u8], index: usize) {
+    bytes[index] ^= 0x01;
+}
+
+#[test]
+fn tampered_payload_is_a_bad_signature() {
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    let mut payload = unb64(p[1]);
+    // Flip one byte inside the subject so the payload stays valid JSON.
+    let at_sub = payload
+        .windows(SUB.len())
+        .position(|w| w == SUB.as_bytes())
+        .expect("subject in payload");
+    flip_bit(&mut payload, at_sub);
+    let tampered = format!("{}.{}.{}", p[0], b64(&payload), p[2]);
+    assert_refused(
+        &e.verifier,
+        &tampered,
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+#[test]
+fn tampered_header_is_a_bad_signature() {
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    // Same meaning, different bytes: the signature covers the encoded header.
+    let header: Value = serde_json::from_slice(&unb64(p[0])).expect("JSON");
+    let reencoded = b64(serde_json::to_string_pretty(&header)
+        .expect("JSON")
+        .as_bytes());
+    assert_ne!(reencoded, p[0]);
+    let tampered = format!("{reencoded}.{}.{}", p[1], p[2]);
+    assert_refused(
+        &e.verifier,
+        &tampered,
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+#[test]
+fn tampered_signature_is_a_bad_signature() {
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    for index in [0usize, 17, 31, 32, 50, 63] {
+        let mut sig = unb64(p[2]);
+        flip_bit(&mut sig, index);
+        let tampered = format!("{}.{}.{}", p[0], p[1], b64(&sig));
+        assert_refused(
+            &e.verifier,
+            &tampered,
+            TokenErrorKind::BadSignature,
+            "token_bad_signature",
+        );
+    }
+}
+
+#[test]
+fn signature_of_the_wrong_length_is_a_bad_signature() {
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    let sig = unb64(p[2]);
+    for bad in [&sig[..63], &[][..], &[sig.as_slice(), &[0u8]].concat()[..]] {
+        let tampered = format!("{}.{}.{}", p[0], p[1], b64(bad));
+        assert_refused(
+            &e.verifier,
+            &tampered,
+            TokenErrorKind::BadSignature,
+            "token_bad_signature",
+        );
+    }
+}
+
+#[test]
+fn malleated_signature_s_plus_l_is_a_bad_signature() {
+    // verify_strict semantics: S must be canonical (S < ℓ). S + ℓ verifies under lax checks.
+    const ELL: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let e = env();
+    let token = minted(&e.key);
+    let p = segments(&token);
+    let mut sig = unb64(p[2]);
+    let mut carry = 0u16;
+    for (s, l) in sig[32..].iter_mut().zip(ELL) {
+        let sum = u16::from(*s) + u16::from(l) + carry;
+        *s = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    let malleated = format!("{}.{}.{}", p[0], p[1], b64(&sig));
+    assert_refused(
+        &e.verifier,
+        &malleated,
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+#[test]
+fn forged_token_with_mistyped_claims_is_a_bad_signature() {
+    // verify_at documents: ..., kid, strict signature, claim types, ... . An unsigned token must
+    // be reported as a forgery whatever its payload holds.
+    let e = env();
+    let signed = craft(
+        &e.key,
+        &good_header(&e.key),
+        &with(good_claims(), "sub", json!(42)),
+    );
+    let (input, _) = signed.rsplit_once('.').expect("three segments");
+    let forged = format!("{input}.{}", b64(&[0x42u8; 64]));
+    assert_refused(
+        &e.verifier,
+        &forged,
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// application claims
+
+#[test]
+fn app_claims_with_registered_names_are_refused() {
+    let names = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        "sid",
+        "client_id",
+        "scope",
+        "cnf",
+    ];
+    for name in names.iter().chain(REGISTERED_CLAIMS) {
+        let mut claims = app_claims();
+        claims.insert((*name).into(), json!("x"));
+        let err = check_app_claims(&claims).expect_err(name);
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "claims",
+                    ..
+                }
+            ),
+            "{name}: {err:?}"
+        );
+        assert_eq!(err.code(), "invalid_input");
+    }
+    check_app_claims(&app_claims()).expect("ordinary names are fine");
+    check_app_claims(&AppClaims::new()).expect("no claims is fine");
+}
+
+#[test]
+fn app_claims_over_4_kib_are_refused() {
+    // {"p":"<v>"} serializes to 8 + v.len() bytes.
+    let sized = |n: usize| {
+        let mut claims = AppClaims::new();
+        claims.insert("p".into(), "v".repeat(n - 8).into());
+        assert_eq!(serde_json::to_vec(&claims).expect("JSON").len(), n);
+        claims
+    };
+    check_app_claims(&sized(MAX_APP_CLAIMS_BYTES)).expect("exactly 4 KiB is fine");
+    let err = check_app_claims(&sized(MAX_APP_CLAIMS_BYTES + 1)).expect_err("over 4 KiB");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "claims",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "invalid_input");
+    assert_eq!(MAX_APP_CLAIMS_BYTES, 4096);
+}
+
+#[test]
+fn duplicate_app_claims_resolve_last_wins() {
+    // Not a registered claim, so the verifier passes it through; serde_json keeps the last value.
+    let e = env();
+    let payload = format!(
+        r#"{{"iss":"{ISS}","sub":"{SUB}","aud":"{AUD}","jti":"j","sid":"s","iat":{NOW_S},"exp":{EXP_S},"role":"user","role":"admin"}}"#
+    );
+    let got = e
+        .verifier
+        .verify(&sign_texts(
+            &e.key,
+            &good_header(&e.key).to_string(),
+            &payload,
+        ))
+        .expect("verifies");
+    assert_eq!(got.claims.get("role"), Some(&json!("admin")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// configuration
+
+#[track_caller]
+fn assert_config_err(config: &VerifierConfig, field: &str) {
+    let err = config.validate().expect_err("invalid config");
+    assert!(
+        matches!(&err, Error::Config { field: f, .. } if *f == field),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "config_invalid");
+    let clock = ManualClock::new(at(NOW_S));
+    let new_err = Verifier::new(
+        config.clone(),
+        KeySet::new(signing_key(1)).public_keys(),
+        Arc::new(clock),
+    )
+    .expect_err("Verifier::new validates");
+    assert_eq!(new_err, err);
+}
+
+#[test]
+fn default_config_is_valid() {
+    let config = VerifierConfig::new(ISS, AUD);
+    config.validate().expect("defaults are valid");
+    assert_eq!(config.leeway, Duration::from_secs(LEEWAY_S));
+    assert_eq!(config.max_token_bytes, DEFAULT_MAX_TOKEN_BYTES);
+}
+
+#[test]
+fn config_empty_issuer_or_audience_is_refused() {
+    assert_config_err(&VerifierConfig::new("", AUD), "issuer");
+    assert_config_err(&VerifierConfig::new(ISS, ""), "audience");
+}
+
+#[test]
+fn config_leeway_over_five_minutes_is_refused() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.leeway = Duration::from_secs(300);
+    config.validate().expect("300 s is the maximum");
+    config.leeway = Duration::from_millis(300_001);
+    assert_config_err(&config, "leeway");
+    config.leeway = Duration::from_secs(301);
+    assert_config_err(&config, "leeway");
+    config.leeway = Duration::MAX;
+    assert_config_err(&config, "leeway");
+}
+
+#[test]
+fn config_max_token_bytes_out_of_range_is_refused() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    for ok in [512, 8 * 1024, 1024 * 1024] {
+        config.max_token_bytes = ok;
+        config.validate().expect("in range");
+    }
+    for bad in [0, 1, 511, 1024 * 1024 + 1, usize::MAX] {
+        config.max_token_bytes = bad;
+        assert_config_err(&config, "max_token_bytes");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// error messages
+
+#[test]
+fn every_refusal_message_is_free_of_token_text() {
+    let e = env();
+    let k = &e.key;
+    let good = minted(k);
+    let p = segments(&good);
+    let mut sig = unb64(p[2]);
+    flip_bit(&mut sig, 5);
+    let cases: Vec<(String, TokenErrorKind)> = vec![
+        (
+            "!".repeat(DEFAULT_MAX_TOKEN_BYTES + 1),
+            TokenErrorKind::TooLarge,
+        ),
+        (format!("{}.{}", p[0], p[1]), TokenErrorKind::Malformed),
+        (
+            craft(
+                k,
+                &with(good_header(k), "alg", "HS256".into()),
+                &good_claims(),
+            ),
+            TokenErrorKind::UnsupportedAlgorithm,
+        ),
+        (
+            craft(k, &without(good_header(k), "typ"), &good_claims()),
+            TokenErrorKind::WrongType,
+        ),
+        (
+            craft(k, &without(good_header(k), "kid"), &good_claims()),
+            TokenErrorKind::MissingKid,
+        ),
+        (
+            craft(
+                k,
+                &with(good_header(k), "kid", "nope".into()),
+                &good_claims(),
+            ),
+            TokenErrorKind::UnknownKid,
+        ),
+        (
+            craft(
+                k,
+                &with(good_header(k), "crit", json!(["exp"])),
+                &good_claims(),
+            ),
+            TokenErrorKind::UnsupportedCritical,
+        ),
+        (
+            format!("{}.{}.{}", p[0], p[1], b64(&sig)),
+            TokenErrorKind::BadSignature,
+        ),
+        (
+            craft(k, &good_header(k), &with(good_claims(), "sub", json!(42))),
+            TokenErrorKind::InvalidClaims,
+        ),
+        (
+            craft(k, &good_header(k), &with(good_claims(), "iss", "x".into())),
+            TokenErrorKind::WrongIssuer,
+        ),
+        (
+            craft(k, &good_header(k), &with(good_claims(), "aud", "x".into())),
+            TokenErrorKind::WrongAudience,
+        ),
+        (
+            craft(
+                k,
+                &good_header(k),
+                &with(good_claims(), "exp", json!(NOW_S - 3600)),
+            ),
+            TokenErrorKind::Expired,
+        ),
+        (
+            craft(
+                k,
+                &good_header(k),
+                &with(good_claims(), "nbf", json!(NOW_S + 3600)),
+            ),
+            TokenErrorKind::NotYetValid,
+        ),
+    ];
+    let mut seen = BTreeSet::new();
+    let mut messages = BTreeSet::new();
+    for (token, kind) in &cases {
+        let err = assert_refused(&e.verifier, token, *kind, kind.code());
+        seen.insert(kind.code());
+        messages.insert(err.to_string());
+    }
+    assert_eq!(seen.len(), 13, "every TokenErrorKind is covered");
+    assert_eq!(messages.len(), 13, "every kind has its own message");
+}
