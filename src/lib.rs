@@ -22,6 +22,9 @@
 //! - [`tokens`] — access tokens and the [`Verifier`]; refresh tokens.
 //! - [`clock`], [`random`] — injected time and randomness.
 #![deny(missing_docs, unsafe_code, clippy::unwrap_used, clippy::expect_used)]
+// On wasm32 the injected clock, store and hook are JS objects (not Send); `Arc` is still the
+// right sharing type natively, where they are Send + Sync.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 pub mod clock;
 pub mod config;

@@ -1,0 +1,54 @@
+// Builds the package from source: the Rust bindings crate for wasm32 (release), the wasm-bindgen
+// glue (--target web, one build for every runtime) and a wasm-opt pass. Installs the wasm32 target
+// and the wasm-bindgen CLI at exactly the version Cargo.lock pins when they are missing.
+// Usage: node scripts/build.mjs   (from pkg/ or anywhere)
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
+const root = dirname(pkg);
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+const output = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return "";
+  }
+};
+
+// 1. Toolchain: the wasm32 target and the wasm-bindgen CLI matching the locked crate version.
+if (!output("rustup", ["target", "list", "--installed"]).split("\n").includes("wasm32-unknown-unknown")) {
+  run("rustup", ["target", "add", "wasm32-unknown-unknown"]);
+}
+const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+const locked = /name = "wasm-bindgen"\nversion = "([^"]+)"/.exec(lock)?.[1];
+if (!locked) throw new Error("wasm-bindgen is not in Cargo.lock");
+const have = output("wasm-bindgen", ["--version"]).trim().split(" ")[1];
+if (have !== locked) {
+  console.log(`installing wasm-bindgen-cli ${locked} (found ${have ?? "none"})`);
+  // Not --locked: the CLI's lockfile pins a webpki-roots this registry mirror lacks.
+  run("cargo", ["install", "wasm-bindgen-cli", "--version", locked, "--force"]);
+}
+
+// 2. The release wasm.
+run("cargo", ["build", "--release", "-p", "webgates-sessions-wasm", "--target", "wasm32-unknown-unknown"]);
+const input = join(root, "target/wasm32-unknown-unknown/release/webgates_sessions_wasm.wasm");
+
+// 3. Glue for every runtime (Node, Deno, workerd, bundlers all load the --target web output).
+const out = join(pkg, "wasm");
+mkdirSync(out, { recursive: true });
+run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", "webgates_sessions_wasm", input]);
+
+// 4. Optimise for speed (opt-level 3 is kept for speed; size is won in wasm-opt and features).
+const wasm = join(out, "webgates_sessions_wasm_bg.wasm");
+const wasmOpt = join(pkg, "node_modules/.bin/wasm-opt");
+if (existsSync(wasmOpt)) {
+  run(wasmOpt, ["-O3", wasm, "-o", wasm]);
+} else {
+  console.warn("wasm-opt not found (run npm ci in pkg/): skipping the optimisation pass");
+}
+const bytes = readFileSync(wasm);
+console.log(`built ${wasm}: ${statSync(wasm).size} bytes, ${gzipSync(bytes).length} gzip`);

@@ -1,0 +1,11 @@
+// Runs the Deno tests with the Deno binary from the npm package (no global install needed).
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
+const deno = join(pkg, "node_modules/.bin/deno");
+execFileSync(deno, ["test", "--unstable-kv", "--allow-read", "--allow-env", "--no-check", "test/deno/"], {
+  cwd: pkg,
+  stdio: "inherit",
+});

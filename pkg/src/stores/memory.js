@@ -1,0 +1,54 @@
+// An in-process store: linearizable (every method runs to completion before the next one starts),
+// for tests, demos and single-process servers. State is lost when the process exits.
+
+/** @implements {import("../../index.d.ts").SessionStore} */
+export class MemoryStore {
+  #entries = new Map();
+  #nextVersion = 0;
+
+  async get(key) {
+    const e = this.#entries.get(key);
+    return e ? { value: e.value, version: e.version } : null;
+  }
+
+  async set(key, value, { expect = "any", expiresAt } = {}) {
+    const current = this.#entries.get(key);
+    const ok =
+      expect === "any" ||
+      (expect === "absent" && current === undefined) ||
+      (typeof expect === "object" && expect !== null && current !== undefined && current.version === expect.version);
+    if (!ok) return { ok: false };
+    const version = String(++this.#nextVersion);
+    this.#entries.set(key, { value, version, expiresAt });
+    return { ok: true, version };
+  }
+
+  async delete(key) {
+    this.#entries.delete(key);
+  }
+
+  async list(prefix, { cursor, limit = 100 } = {}) {
+    const keys = [...this.#entries.keys()]
+      .filter((k) => k.startsWith(prefix) && (cursor == null || k > cursor))
+      .sort();
+    const page = keys.slice(0, limit);
+    return { keys: page, cursor: keys.length > limit ? page[page.length - 1] : null };
+  }
+
+  /** Number of stored keys (for tests). */
+  get size() {
+    return this.#entries.size;
+  }
+
+  /** Drops entries whose expiry hint is at or before `now` (epoch ms); returns how many. */
+  purgeExpired(now = Date.now()) {
+    let n = 0;
+    for (const [k, e] of this.#entries) {
+      if (e.expiresAt !== undefined && e.expiresAt <= now) {
+        this.#entries.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,45 @@
+// Workers KV adapter — BEST EFFORT. Workers KV has no compare-and-set, is eventually consistent
+// (writes take up to ~60 s to reach other locations; last write wins) and allows about one write
+// per second per key. This adapter emulates CAS by reading the version from the key's metadata
+// and then writing, which is racy: two concurrent renewals can both rotate (forking the chain),
+// and a replay seen at another location before propagation goes undetected. Use a Durable Object
+// (durableObjectStore) for the authority's session state; use Workers KV only where that risk is
+// acceptable, e.g. a single-region, low-concurrency deployment.
+
+const newVersion = () => crypto.randomUUID();
+
+export function workersKvStore(namespace) {
+  if (!namespace || typeof namespace.getWithMetadata !== "function") {
+    throw Object.assign(new TypeError("workersKvStore: expected a Workers KV namespace binding"), { code: "invalid_input" });
+  }
+  const read = async (key) => {
+    const { value, metadata } = await namespace.getWithMetadata(key, { type: "text" });
+    return value === null ? null : { value, version: String(metadata?.v ?? "0") };
+  };
+  return {
+    get: read,
+    async set(key, value, { expect = "any", expiresAt } = {}) {
+      if (expect !== "any") {
+        const current = await read(key);
+        const ok = expect === "absent" ? current === null : current !== null && current.version === expect.version;
+        if (!ok) return { ok: false };
+      }
+      const version = newVersion();
+      const options = { metadata: { v: version } };
+      if (typeof expiresAt === "number") {
+        const seconds = Math.ceil(expiresAt / 1000);
+        // KV refuses expirations less than 60 s ahead; such a record is nearly dead anyway.
+        if (seconds >= Math.ceil(Date.now() / 1000) + 60) options.expiration = seconds;
+      }
+      await namespace.put(key, value, options);
+      return { ok: true, version };
+    },
+    async delete(key) {
+      await namespace.delete(key);
+    },
+    async list(prefix, { cursor, limit = 100 } = {}) {
+      const r = await namespace.list({ prefix, cursor: cursor ?? undefined, limit });
+      return { keys: r.keys.map((k) => k.name), cursor: r.list_complete ? null : r.cursor };
+    },
+  };
+}
