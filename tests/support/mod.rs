@@ -110,7 +110,12 @@ impl Store for TestStore {
         self.inner.delete(key).await
     }
 
-    async fn list(&self, prefix: &str, cursor: Option<&str>, limit: usize) -> Result<ListPage, StoreError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
         self.enter().await?;
         self.inner.list(prefix, cursor, limit).await
     }

@@ -28,8 +28,9 @@ export function workersKvStore(namespace) {
       const options = { metadata: { v: version } };
       if (typeof expiresAt === "number") {
         const seconds = Math.ceil(expiresAt / 1000);
-        // KV refuses expirations less than 60 s ahead; such a record is nearly dead anyway.
-        if (seconds >= Math.ceil(Date.now() / 1000) + 60) options.expiration = seconds;
+        // KV refuses expirations less than 60 s ahead (such a record is nearly dead anyway) and
+        // the binding takes a 32-bit integer (past 2038-01-19 it throws): omit the hint then.
+        if (seconds >= Math.ceil(Date.now() / 1000) + 60 && seconds <= 2 ** 31 - 1) options.expiration = seconds;
       }
       await namespace.put(key, value, options);
       return { ok: true, version };

@@ -1,0 +1,98 @@
+// Test-only Worker: runs the JS store conformance suite and concurrent renewals INSIDE workerd,
+// against Durable Object storage and Workers KV, and answers with JSON for the node:test files.
+//
+//   GET  /<b>/conformance             → runConformance(...) result
+//   POST /<b>/issue                   → { refreshToken, sessionId }
+//   POST /<b>/renew  (body: token)    → the renew outcome
+//   GET  /<b>/events?sid=…            → counts of lifecycle events for that session
+// where <b> is do, dosql or kv.
+//
+// /do/* runs in one Durable Object (idFromName("harness")), so each concurrent request is a
+// separate event delivered to the object; /dosql/* the same in a SQLite-backed Durable Object
+// (what `new_sqlite_classes` deploys); /kv/* runs in the Worker on a KV namespace.
+
+import { Authority, durableObjectStore, workersKvStore } from "../../src/workerd.js";
+import { runConformance } from "../conformance.js";
+
+function countingAuthority(env, store, counts) {
+  return new Authority({
+    issuer: "https://harness.test",
+    audience: "harness",
+    signingKeys: [JSON.parse(env.SIGNING_KEY)],
+    store,
+    onEvent: (e) => {
+      if (!e.sessionId) return;
+      const c = counts.get(e.sessionId) ?? {};
+      c[e.type] = (c[e.type] ?? 0) + 1;
+      counts.set(e.sessionId, c);
+    },
+  });
+}
+
+async function route(path, request, store, authority, counts, namespace) {
+  if (path === "/conformance") return Response.json(await runConformance(store, namespace));
+  if (path === "/issue") {
+    const s = await authority.issue({ subject: "racer" });
+    return Response.json({ refreshToken: s.refreshToken, sessionId: s.sessionId });
+  }
+  if (path === "/renew") {
+    const r = await authority.renew(await request.text());
+    return Response.json(r);
+  }
+  if (path === "/events") {
+    return Response.json(counts.get(new URL(request.url).searchParams.get("sid")) ?? {});
+  }
+  return new Response("not found", { status: 404 });
+}
+
+const errorResponse = (e) => Response.json({ error: e?.code ?? "internal", message: String(e?.message ?? e) }, { status: 500 });
+
+export class HarnessObject {
+  constructor(state, env) {
+    this.state = state;
+    this.env = env;
+    this.counts = new Map();
+    this.store = durableObjectStore(state.storage);
+    this.authority = null;
+  }
+
+  async fetch(request) {
+    try {
+      this.authority ??= countingAuthority(this.env, this.store, this.counts);
+      const path = new URL(request.url).pathname.replace(/^\/[a-z]+/, "");
+      return await route(path, request, this.store, this.authority, this.counts, "do");
+    } catch (e) {
+      return errorResponse(e);
+    }
+  }
+}
+
+export class HarnessSqlObject extends HarnessObject {}
+
+const kvCounts = new Map(); // per isolate; Miniflare runs one isolate
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    try {
+      if (pathname.startsWith("/do/")) {
+        return await env.HARNESS.get(env.HARNESS.idFromName("harness")).fetch(request);
+      }
+      if (pathname.startsWith("/dosql/")) {
+        return await env.HARNESS_SQL.get(env.HARNESS_SQL.idFromName("harness")).fetch(request);
+      }
+      if (pathname.startsWith("/kv/")) {
+        const store = workersKvStore(env.KV);
+        const authority = countingAuthority(env, store, kvCounts);
+        try {
+          return await route(pathname.slice(3), request, store, authority, kvCounts, "kv");
+        } finally {
+          authority.free();
+        }
+      }
+      return new Response("not found", { status: 404 });
+    } catch (e) {
+      return errorResponse(e);
+    }
+  },
+};
