@@ -24,7 +24,8 @@ pub struct AuthorityConfig {
     pub lease_ttl: Duration,
     /// Leeway for verifying access tokens (default 30 s).
     pub leeway: Duration,
-    /// How far before access-token expiry renewal is advised (default 60 s).
+    /// How far before access-token expiry renewal is advised (default 60 s; a window longer than
+    /// the access-token TTL means "always advised").
     pub renewal_window: Duration,
     /// Compare-and-set attempts per operation before [`Error::Contention`] (default 8).
     pub max_cas_attempts: u32,
@@ -125,8 +126,8 @@ impl AuthorityConfig {
             "renewal_window",
             self.renewal_window,
             Duration::ZERO,
-            self.access_token_ttl,
-            "must not exceed the access-token TTL",
+            YEAR,
+            "must be at most a year",
         )?;
         if !(1..=64).contains(&self.max_cas_attempts) {
             return Err(Error::config("max_cas_attempts", "must be 1 to 64"));

@@ -589,9 +589,11 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                 .await
             {
                 Ok(claims) => {
-                    if let Err(e) = check_app_claims(&claims) {
+                    if check_app_claims(&claims).is_err() {
                         self.release_lease(&record, version).await;
-                        return Err(e);
+                        return Err(Error::Hook {
+                            message: "returned claims with a registered name or over 4 KiB".into(),
+                        });
                     }
                     record.claims = claims;
                 }
@@ -730,9 +732,10 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                                 .put_session(&record, Expect::Version(version))
                                 .await?;
                             if written.is_some() {
-                                self.repo
-                                    .unindex_session(&record.subject, record.sid)
-                                    .await?;
+                                // Best effort: the revocation has landed; listing skips revoked
+                                // sessions anyway and the entry expires with the session.
+                                let _ =
+                                    self.repo.unindex_session(&record.subject, record.sid).await;
                             }
                             written.map(|_| true)
                         }

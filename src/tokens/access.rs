@@ -259,9 +259,15 @@ impl Verifier {
     /// A verifier trusting `keys`, reading time from `clock`.
     ///
     /// # Errors
-    /// [`Error::Config`] from [`VerifierConfig::validate`].
+    /// [`Error::Config`] from [`VerifierConfig::validate`], or for an empty key set.
     pub fn new(config: VerifierConfig, keys: PublicKeySet, clock: Arc<dyn Clock>) -> Result<Self> {
         config.validate()?;
+        if keys.keys().is_empty() {
+            return Err(Error::config(
+                "keys",
+                "a verifier needs at least one public key",
+            ));
+        }
         Ok(Self {
             config,
             keys,
