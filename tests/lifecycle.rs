@@ -562,7 +562,10 @@ fn a_renewal_window_longer_than_the_access_ttl_means_always_advised() {
     c.access_token_ttl = secs(30);
     let f = fixture_with(c, TestStore::new(), 3);
     let s = block_on(f.authority.issue(IssueRequest::new(subject("u")))).unwrap();
-    assert_eq!(f.authority.renewal_advice(s.access_expires_at), RenewalAdvice::Advised);
+    assert_eq!(
+        f.authority.renewal_advice(s.access_expires_at),
+        RenewalAdvice::Advised
+    );
 }
 
 #[test]
@@ -570,10 +573,8 @@ fn a_verifier_without_keys_is_a_configuration_error() {
     let err = webgates_sessions::Verifier::new(
         webgates_sessions::VerifierConfig::new("https://auth.example", "api.example"),
         webgates_sessions::PublicKeySet::default(),
-        Arc::new(ManualClockAlias::new(T0)),
+        Arc::new(webgates_sessions::ManualClock::new(T0)),
     )
     .unwrap_err();
     assert_eq!(err.code(), "config_invalid");
 }
-
-use webgates_sessions::ManualClock as ManualClockAlias;
