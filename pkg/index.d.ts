@@ -38,7 +38,8 @@ export type ErrorCode =
   | "family_unavailable"
   | "random_unavailable"
   | "contention"
-  | "hook_failed";
+  | "hook_failed"
+  | "instance_freed";
 
 /** An Error thrown or rejected by this package. */
 export interface WebgatesError extends Error {

@@ -1,7 +1,7 @@
 //! Reading JS arguments defensively: every wrong type, non-finite number, oversized string, lone
 //! surrogate or unknown option key becomes a thrown error with a code, never a trap or a default.
 
-use js_sys::{Array, JsString, Object, Reflect};
+use js_sys::{JsString, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::errors::{range_error, type_error};
@@ -15,18 +15,12 @@ pub fn options<'a>(
     name: &str,
     allowed: &[&str],
 ) -> Result<&'a Object, JsValue> {
-    if value.is_null() || value.is_undefined() || !value.is_object() || Array::is_array(value) {
-        return Err(type_error(name, "must be an options object"));
-    }
-    if value.is_function() {
-        return Err(type_error(
-            name,
-            "must be an options object, not a function",
-        ));
+    if !crate::js::is_plain_object(value) {
+        return Err(type_error(name, "must be a plain options object"));
     }
     let obj: &Object = value.unchecked_ref();
-    for key in Object::keys(obj).iter() {
-        let key = key.as_string().unwrap_or_default();
+    let keys = crate::js::keys(value).map_err(|_| type_error(name, "cannot be enumerated"))?;
+    for key in keys {
         if !allowed.contains(&key.as_str()) {
             return Err(type_error(
                 name,
@@ -116,7 +110,7 @@ pub fn json_object(
     name: &str,
     max_bytes: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, JsValue> {
-    if !value.is_object() || value.is_function() || Array::is_array(value) || value.is_null() {
+    if !crate::js::is_plain_object(value) {
         return Err(type_error(name, "must be a plain object"));
     }
     let text = js_sys::JSON::stringify(value)

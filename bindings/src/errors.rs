@@ -9,9 +9,29 @@ fn with_code(err: js_sys::Error, code: &str) -> JsValue {
     err.into()
 }
 
-/// An `Error` carrying the core error's code and message (never secrets).
+/// An `Error` carrying the core error's code and message (never secrets). Configuration errors
+/// name the option as JS spells it (`accessTokenTtl`, not `access_token_ttl`).
 pub fn core_error(e: &webgates_sessions::Error) -> JsValue {
+    if let webgates_sessions::Error::Config { field, reason } = e {
+        return config_error(&camel_case(field), reason);
+    }
     with_code(js_sys::Error::new(&e.to_string()), e.code())
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A `TypeError` for an argument of the wrong type or shape.
@@ -41,11 +61,17 @@ pub fn config_error(field: &str, reason: &str) -> JsValue {
 /// A short description of a thrown JS value, for store error messages.
 pub fn describe(value: &JsValue) -> String {
     let text = value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
+        .as_string()
+        .or_else(|| {
+            value
+                .is_object()
+                .then(|| {
+                    Reflect::get(value, &JsValue::from_str("message"))
+                        .ok()
+                        .and_then(|m| m.as_string())
+                })
+                .flatten()
+        })
         .unwrap_or_else(|| "non-Error value thrown".to_owned());
     text.chars().take(200).collect()
 }
-
-use wasm_bindgen::JsCast;

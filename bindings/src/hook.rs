@@ -24,7 +24,7 @@ impl ClaimsHook for JsHook {
         current: &AppClaims,
     ) -> impl Future<Output = Result<AppClaims, HookError>> {
         let info = session_info(session, subject);
-        let current = serde_wasm_bindgen::to_value(current).unwrap_or(JsValue::NULL);
+        let current = crate::convert::to_js(current).unwrap_or(JsValue::NULL);
         let f = self.0.clone();
         async move {
             let returned = f

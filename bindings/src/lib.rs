@@ -15,6 +15,7 @@ mod convert;
 mod env;
 mod errors;
 mod hook;
+mod js;
 mod store;
 
 use std::rc::Rc;
@@ -124,20 +125,16 @@ impl WasmAuthority {
             config.renewal_window = d;
         }
         let keys_value = get(o, "signingKeys")?;
-        if !Array::is_array(&keys_value) {
-            return Err(type_error(
-                "signingKeys",
-                "must be an array of private JWKs",
-            ));
-        }
-        let keys_array: Array = keys_value.unchecked_into();
-        if keys_array.length() > 64 {
+        let keys_array = js::array_elements(&keys_value, 100_000)
+            .map_err(|_| type_error("signingKeys", "must be an array of private JWKs"))?
+            .ok_or_else(|| type_error("signingKeys", "must be an array of private JWKs"))?;
+        if keys_array.len() > 64 {
             return Err(config_error("signingKeys", "at most 64 keys"));
         }
         let mut keys = Vec::new();
-        for k in keys_array.iter() {
+        for k in &keys_array {
             keys.push(
-                SigningKey::from_jwk(&jwk_from_js(&k, "signingKeys[]")?)
+                SigningKey::from_jwk(&jwk_from_js(k, "signingKeys[]")?)
                     .map_err(|e| core_error(&e))?,
             );
         }

@@ -158,14 +158,13 @@ impl Store for JsStore {
         let args = Array::of2(&JsValue::from_str(prefix), &opts);
         async move {
             let r = self.call("list", &self.list, args).await?;
-            let keys = field(&r, "keys");
-            if !Array::is_array(&keys) {
-                return Err(malformed("list"));
-            }
-            let keys: Array = keys.unchecked_into();
+            let keys = crate::js::array_elements(&field(&r, "keys"), 100_000)
+                .ok()
+                .flatten()
+                .ok_or_else(|| malformed("list"))?;
             let keys = keys
                 .iter()
-                .map(|k| k.as_string())
+                .map(JsValue::as_string)
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| malformed("list"))?;
             let cursor = field(&r, "cursor");

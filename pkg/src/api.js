@@ -1,8 +1,107 @@
 // The package's API, shared by every entry point. The entry point (node.js, deno.js, workerd.js,
 // browser.js) instantiates the wasm module first; nothing here runs wasm, generates keys or reads
 // randomness at module top level (Workers forbid it).
-export { Authority, Verifier, generateSigningKey } from "../wasm/webgates_sessions_wasm.js";
+//
+// Authority and Verifier are thin JS classes over the wasm exports: they keep `free()` idempotent
+// and turn use after free into an Error with a code (the raw glue throws an uncoded one), and
+// async methods always reject instead of throwing.
+import {
+  Authority as WasmAuthority,
+  Verifier as WasmVerifier,
+  generateSigningKey as wasmGenerateSigningKey,
+} from "../wasm/webgates_sessions_wasm.js";
+
 export { MemoryStore } from "./stores/memory.js";
 export { denoKvStore } from "./stores/deno-kv.js";
 export { durableObjectStore } from "./stores/durable-object.js";
 export { workersKvStore } from "./stores/workers-kv.js";
+
+const freed = (what) => Object.assign(new Error(`${what} was freed`), { code: "instance_freed" });
+
+export class Authority {
+  #inner;
+
+  constructor(options) {
+    this.#inner = new WasmAuthority(options);
+  }
+
+  #use() {
+    if (this.#inner === undefined) throw freed("this Authority");
+    return this.#inner;
+  }
+
+  async issue(request) {
+    return this.#use().issue(request);
+  }
+
+  async renew(refreshToken) {
+    return this.#use().renew(refreshToken);
+  }
+
+  async revoke(target) {
+    return this.#use().revoke(target);
+  }
+
+  async listSessions(subject) {
+    return this.#use().listSessions(subject);
+  }
+
+  jwks() {
+    return this.#use().jwks();
+  }
+
+  activeKid() {
+    return this.#use().activeKid();
+  }
+
+  addSigningKey(jwk) {
+    this.#use().addSigningKey(jwk);
+  }
+
+  addVerifyKey(jwk) {
+    this.#use().addVerifyKey(jwk);
+  }
+
+  activateKey(kid) {
+    this.#use().activateKey(kid);
+  }
+
+  retireKey(kid) {
+    this.#use().retireKey(kid);
+  }
+
+  renewalAdvice(accessExpiresAt) {
+    return this.#use().renewalAdvice(accessExpiresAt);
+  }
+
+  /** Releases the wasm memory now instead of at garbage collection; later calls throw. */
+  free() {
+    const inner = this.#inner;
+    this.#inner = undefined;
+    inner?.free();
+  }
+}
+
+export class Verifier {
+  #inner;
+
+  constructor(options) {
+    this.#inner = new WasmVerifier(options);
+  }
+
+  verify(accessToken) {
+    if (this.#inner === undefined) throw freed("this Verifier");
+    return this.#inner.verify(accessToken);
+  }
+
+  /** Releases the wasm memory now instead of at garbage collection; later calls throw. */
+  free() {
+    const inner = this.#inner;
+    this.#inner = undefined;
+    inner?.free();
+  }
+}
+
+export function generateSigningKey() {
+  return wasmGenerateSigningKey();
+}

@@ -2,16 +2,21 @@
 // for tests, demos and single-process servers. State is lost when the process exits.
 
 /** @implements {import("../../index.d.ts").SessionStore} */
+const invalid = (message) => Object.assign(new TypeError(`MemoryStore: ${message}`), { code: "invalid_input" });
+
 export class MemoryStore {
   #entries = new Map();
   #nextVersion = 0;
 
   async get(key) {
+    if (typeof key !== "string") throw invalid("key must be a string");
     const e = this.#entries.get(key);
     return e ? { value: e.value, version: e.version } : null;
   }
 
   async set(key, value, { expect = "any", expiresAt } = {}) {
+    if (typeof key !== "string") throw invalid("key must be a string");
+    if (typeof value !== "string") throw invalid("value must be a string");
     const current = this.#entries.get(key);
     const ok =
       expect === "any" ||
@@ -24,10 +29,12 @@ export class MemoryStore {
   }
 
   async delete(key) {
+    if (typeof key !== "string") throw invalid("key must be a string");
     this.#entries.delete(key);
   }
 
   async list(prefix, { cursor, limit = 100 } = {}) {
+    if (typeof prefix !== "string") throw invalid("prefix must be a string");
     const keys = [...this.#entries.keys()]
       .filter((k) => k.startsWith(prefix) && (cursor == null || k > cursor))
       .sort();

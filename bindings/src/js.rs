@@ -1,0 +1,67 @@
+//! JS built-ins called so that an exception (from a Proxy trap, a throwing getter, a revoked
+//! proxy) is caught and returned as a value. An uncaught JS exception unwinding through wasm
+//! frames would leave the module's state inconsistent; every call on user-supplied values goes
+//! through these or through js-sys functions marked `catch` (`Reflect::get`, `JSON.stringify`,
+//! `Function.prototype.apply`).
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn array_is_array(v: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    fn object_keys(v: &JsValue) -> Result<Array, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = getPrototypeOf)]
+    fn object_get_prototype_of(v: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// `Array.isArray(v)`, or the exception it threw.
+pub fn is_array(v: &JsValue) -> Result<bool, JsValue> {
+    array_is_array(v)
+}
+
+/// `Object.keys(v)` as Rust strings, or the exception it threw.
+pub fn keys(v: &JsValue) -> Result<Vec<String>, JsValue> {
+    Ok(object_keys(v)?
+        .iter()
+        .filter_map(|k| k.as_string())
+        .collect())
+}
+
+/// Whether `v` is a plain object (`{...}` or `Object.create(null)`): not an array, `Map`, `Set`,
+/// class instance, function or proxy whose prototype lookup throws.
+pub fn is_plain_object(v: &JsValue) -> bool {
+    if !v.is_object() || v.is_null() || v.is_function() || !matches!(is_array(v), Ok(false)) {
+        return false;
+    }
+    let Ok(proto) = object_get_prototype_of(v) else {
+        return false;
+    };
+    if proto.is_null() {
+        return true;
+    }
+    let object_prototype =
+        object_get_prototype_of(&js_sys::Object::new().into()).unwrap_or(JsValue::UNDEFINED);
+    proto == object_prototype
+}
+
+/// The elements of an array-like `v` (checked with `Array.isArray`), each read with a catching
+/// `Reflect.get`; at most `max` elements.
+pub fn array_elements(v: &JsValue, max: u32) -> Result<Option<Vec<JsValue>>, JsValue> {
+    if !is_array(v)? {
+        return Ok(None);
+    }
+    let len = Reflect::get(v, &JsValue::from_str("length"))?
+        .as_f64()
+        .unwrap_or(0.0);
+    if !(0.0..=f64::from(max)).contains(&len) {
+        return Err(JsValue::from_str("too many elements"));
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    for i in 0..len as u32 {
+        out.push(Reflect::get_u32(v, i)?);
+    }
+    Ok(Some(out))
+}
