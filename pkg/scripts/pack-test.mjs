@@ -1,0 +1,146 @@
+// Packs the npm package and installs the tarball, offline, into a throwaway consumer project in
+// the OS temp directory; then imports "webgates-sessions" by name from plain Node ESM, issues,
+// renews and verifies a session, and type-checks a TypeScript consumer against the packed types.
+// Also checks the tarball's contents. Exits non-zero on any failure; always cleans up.
+//
+//   node scripts/pack-test.mjs
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const pkgDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const work = mkdtempSync(join(tmpdir(), "webgates-pack-"));
+const failures = [];
+
+function run(cmd, args, cwd, env = {}) {
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false", ...env },
+  });
+}
+
+function check(cond, what) {
+  if (!cond) failures.push(what);
+  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
+}
+
+try {
+  // 1. Pack into the temp directory (nothing is left in pkg/).
+  const packed = JSON.parse(run(npm, ["pack", "--json", "--pack-destination", work], pkgDir))[0];
+  const tgz = join(work, packed.filename);
+  check(existsSync(tgz), `npm pack produced ${packed.filename}`);
+  const files = packed.files.map((f) => f.path);
+  console.log(`     ${files.length} files, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
+  for (const required of [
+    "package.json",
+    "index.d.ts",
+    "README.md",
+    "wasm/webgates_sessions_wasm.js",
+    "wasm/webgates_sessions_wasm_bg.wasm",
+    "src/api.js",
+    "src/node.js",
+    "src/deno.js",
+    "src/workerd.js",
+    "src/browser.js",
+    "src/stores/memory.js",
+    "src/stores/deno-kv.js",
+    "src/stores/durable-object.js",
+    "src/stores/workers-kv.js",
+  ]) {
+    check(files.includes(required), `tarball contains ${required}`);
+  }
+  for (const forbidden of [/^test\//, /^node_modules\//, /^scripts\//, /(^|\/)\.env/, /\.tgz$/, /^target\//, /\.rs$/, /^bindings\//]) {
+    const hits = files.filter((f) => forbidden.test(f));
+    check(hits.length === 0, `tarball has no ${forbidden} ${hits.length ? JSON.stringify(hits) : ""}`);
+  }
+
+  // 2. A consumer project that depends on nothing but the tarball.
+  const app = join(work, "consumer");
+  run("mkdir", ["-p", app], work);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
+  run(npm, ["install", "--offline", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache"), tgz], app);
+  check(existsSync(join(app, "node_modules/webgates-sessions/package.json")), "tarball installed offline");
+  check(!existsSync(join(app, "node_modules/webgates-sessions/node_modules")), "no nested node_modules");
+
+  // 3. Plain Node ESM, importing by package name (the "node" export condition).
+  writeFileSync(
+    join(app, "smoke.mjs"),
+    `import assert from "node:assert/strict";
+import { Authority, Verifier, MemoryStore, generateSigningKey, denoKvStore, durableObjectStore, workersKvStore } from "webgates-sessions";
+let now = Date.UTC(2030, 0, 1);
+const clock = () => now;
+const key = generateSigningKey();
+const authority = new Authority({ issuer: "https://auth.example", audience: "api.example", signingKeys: [key], store: new MemoryStore(), clock });
+const s = await authority.issue({ subject: "packed-user", claims: { role: "admin" }, client: { userAgent: "pack-test" } });
+now += 10_000;
+const r = await authority.renew(s.refreshToken);
+assert.equal(r.outcome, "renewed");
+assert.equal(r.generation, 1);
+const again = await authority.renew(s.refreshToken);
+assert.equal(again.refreshToken, r.refreshToken);
+const verifier = new Verifier({ issuer: "https://auth.example", audience: "api.example", jwks: authority.jwks(), clock });
+const claims = verifier.verify(r.accessToken);
+assert.equal(claims.sub, "packed-user");
+assert.equal(claims.role, "admin");
+assert.equal((await authority.listSessions("packed-user")).length, 1);
+assert.equal(typeof denoKvStore, "function");
+assert.equal(typeof durableObjectStore, "function");
+assert.equal(typeof workersKvStore, "function");
+try { new Authority({ issuer: "x" }); assert.fail("no throw"); } catch (e) { assert.equal(e.code, "invalid_input"); }
+console.log("smoke ok");
+`,
+  );
+  const out = run(process.execPath, ["smoke.mjs"], app);
+  check(out.includes("smoke ok"), "import 'webgates-sessions' by name: issue, renew, verify");
+
+  // 4. The packed types resolve through package.json "exports" → "types" under NodeNext.
+  const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
+  if (existsSync(tsc)) {
+    writeFileSync(
+      join(app, "typed.ts"),
+      `import { Authority, MemoryStore, generateSigningKey, type RenewOutcome } from "webgates-sessions";
+const a = new Authority({ issuer: "i", audience: "a", signingKeys: [generateSigningKey()], store: new MemoryStore() });
+export async function f(t: string): Promise<string> {
+  const r: RenewOutcome = await a.renew(t);
+  return r.outcome === "renewed" ? r.refreshToken : r.outcome;
+}
+// @ts-expect-error — a misspelled option is a type error for consumers of the tarball too.
+new Authority({ issuer: "i", audience: "a", signingKeys: [generateSigningKey()], store: new MemoryStore(), accessTokenTTL: 1 });
+`,
+    );
+    writeFileSync(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, target: "ES2022", lib: ["ES2022"], module: "NodeNext", moduleResolution: "NodeNext", types: [] },
+        files: ["typed.ts"],
+      }),
+    );
+    let typed = true;
+    try {
+      run(process.execPath, [tsc, "-p", "tsconfig.json"], app);
+    } catch (e) {
+      typed = false;
+      console.log(e.stdout || e.message);
+    }
+    check(typed, "the packed index.d.ts type-checks a NodeNext consumer importing by name");
+  } else {
+    console.log("skip type check: typescript is not installed in pkg/node_modules");
+  }
+} catch (e) {
+  failures.push(`unexpected: ${e.message}`);
+  console.error(e.stdout ?? "", e.stderr ?? "", e);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+if (failures.length) {
+  console.error(`\npack-test: ${failures.length} failure(s)`);
+  for (const f of failures) console.error(`  - ${f}`);
+  process.exit(1);
+}
+console.log("\npack-test: ok");

@@ -1,0 +1,317 @@
+// A TypeScript consumer of the published declarations, imported by the package name. It is only
+// type-checked (`tsc -p test/tsconfig.json`, noEmit): every export, every option bag, outcome
+// narrowing, a custom SessionStore and error-code narrowing. The `@ts-expect-error` lines are the
+// negative checks: if any of them stopped being an error, tsc would fail with "Unused
+// '@ts-expect-error' directive".
+import {
+  Authority,
+  MemoryStore,
+  Verifier,
+  denoKvStore,
+  durableObjectStore,
+  generateSigningKey,
+  workersKvStore,
+  type AccessTokenClaims,
+  type AuthorityOptions,
+  type Claims,
+  type ClientInfo,
+  type ErrorCode,
+  type Expect,
+  type IssueRequest,
+  type IssuedSession,
+  type Jwk,
+  type Jwks,
+  type PrivateJwk,
+  type RejectReason,
+  type RenewOutcome,
+  type Renewed,
+  type RevokeTarget,
+  type SessionEvent,
+  type SessionInfo,
+  type SessionStore,
+  type VerifierOptions,
+  type WebgatesError,
+} from "webgates-sessions";
+
+// ---------------------------------------------------------------------------------------------
+// A tiny custom store: the SessionStore interface implemented by hand.
+
+class MapStore implements SessionStore {
+  private readonly entries = new Map<string, { value: string; version: string; expiresAt?: number }>();
+  private next = 0;
+
+  async get(key: string): Promise<{ value: string; version: string } | null> {
+    const e = this.entries.get(key);
+    return e ? { value: e.value, version: e.version } : null;
+  }
+
+  async set(
+    key: string,
+    value: string,
+    options: { expect: Expect; expiresAt?: number },
+  ): Promise<{ ok: true; version: string } | { ok: false }> {
+    const current = this.entries.get(key);
+    const { expect } = options;
+    const ok =
+      expect === "any" ||
+      (expect === "absent" && current === undefined) ||
+      (typeof expect === "object" && current?.version === expect.version);
+    if (!ok) return { ok: false };
+    const version = String(++this.next);
+    const entry: { value: string; version: string; expiresAt?: number } = { value, version };
+    if (options.expiresAt !== undefined) entry.expiresAt = options.expiresAt;
+    this.entries.set(key, entry);
+    return { ok: true, version };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async list(prefix: string, options: { cursor?: string; limit: number }): Promise<{ keys: string[]; cursor?: string | null }> {
+    const keys = [...this.entries.keys()].filter((k) => k.startsWith(prefix) && (options.cursor === undefined || k > options.cursor)).sort();
+    const page = keys.slice(0, options.limit);
+    return { keys: page, cursor: keys.length > options.limit ? (page[page.length - 1] ?? null) : null };
+  }
+}
+
+// Object literals satisfy the interface too.
+const literalStore: SessionStore = {
+  get: async () => null,
+  set: async () => ({ ok: false }),
+  delete: async () => {},
+  list: async () => ({ keys: [] }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Error-code narrowing.
+
+function isWebgatesError(e: unknown): e is WebgatesError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+}
+
+/** Exhaustive over ErrorCode: adding a code to index.d.ts without handling it here fails tsc. */
+const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
+  invalid_input: 400,
+  instance_freed: 500,
+  config_invalid: 500,
+  key_malformed_jwk: 500,
+  key_unsupported_kty: 500,
+  key_unsupported_crv: 500,
+  key_unsupported_alg: 500,
+  key_invalid_encoding: 500,
+  key_weak: 500,
+  key_mismatch: 500,
+  key_private_not_allowed: 500,
+  key_missing_private: 500,
+  key_duplicate_kid: 500,
+  key_invalid_kid: 500,
+  key_unknown_kid: 500,
+  key_no_signing_key: 500,
+  token_too_large: 401,
+  token_malformed: 401,
+  token_unsupported_alg: 401,
+  token_wrong_typ: 401,
+  token_missing_kid: 401,
+  token_unknown_kid: 401,
+  token_unsupported_crit: 401,
+  token_bad_signature: 401,
+  token_invalid_claims: 401,
+  token_wrong_issuer: 401,
+  token_wrong_audience: 401,
+  token_expired: 401,
+  token_not_yet_valid: 401,
+  store_unavailable: 503,
+  store_failed: 500,
+  store_corrupt_record: 500,
+  family_unavailable: 409,
+  random_unavailable: 503,
+  contention: 503,
+  hook_failed: 503,
+};
+
+function describeError(e: unknown): string {
+  if (!isWebgatesError(e)) return "unexpected";
+  const status = httpStatus[e.code];
+  switch (e.code) {
+    case "token_expired":
+    case "token_not_yet_valid":
+      return `renew (${status})`;
+    case "store_unavailable":
+      return `retry later (${status})`;
+    default: {
+      const code: ErrorCode = e.code;
+      // @ts-expect-error — not an ErrorCode: the comparison has no overlap.
+      if (code === "token_revoked") return "impossible";
+      return `${code} (${status})`;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcome narrowing on `outcome`.
+
+function handle(r: RenewOutcome): string {
+  // @ts-expect-error — accessToken exists only once narrowed to "renewed".
+  void r.accessToken;
+  switch (r.outcome) {
+    case "renewed": {
+      const renewed: Renewed = r;
+      const session: IssuedSession = r;
+      const n: number = r.generation;
+      const grace: boolean = r.retriedInGrace;
+      return `${renewed.accessToken} ${session.refreshToken} ${n} ${grace} ${r.absoluteExpiresAt - r.idleExpiresAt}`;
+    }
+    case "replayDetected":
+      return `replay in ${r.sessionId} / ${r.familyId}`;
+    case "rejected": {
+      const reason: RejectReason = r.reason;
+      // @ts-expect-error — "stolen" is not a RejectReason.
+      if (reason === "stolen") return "";
+      return reason;
+    }
+    case "leaseHeld":
+      return `retry in ${r.retryAfterMs} ms`;
+    default: {
+      const unreachable: never = r;
+      return unreachable;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every export and option bag.
+
+export async function main(): Promise<void> {
+  const key: PrivateJwk = generateSigningKey();
+  const asJwk: Jwk = key;
+  const kid: string = key.kid;
+
+  const events: SessionEvent[] = [];
+  let now = 1_700_000_000_000;
+  const options: AuthorityOptions = {
+    issuer: "https://auth.example",
+    audience: "api.example",
+    signingKeys: [key],
+    store: new MemoryStore(),
+    accessTokenTtl: 300,
+    refreshIdleTtl: 1_209_600,
+    refreshAbsoluteTtl: 2_592_000,
+    graceWindow: 60,
+    leaseTtl: 10,
+    leeway: 30,
+    renewalWindow: 60,
+    clock: () => now,
+    onEvent: (e) => {
+      events.push(e);
+      const type: "issued" | "renewed" | "retriedInGrace" | "leaseContended" | "replayDetected" | "rejected" | "revoked" = e.type;
+      void type;
+    },
+    claimsHook: async (session: SessionInfo, current: Claims): Promise<Claims> => ({ ...current, device: session.client.deviceId ?? null }),
+  };
+  const authority = new Authority(options);
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: new MapStore() });
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, claimsHook: (_s, c) => c });
+
+  // @ts-expect-error — misspelled option name (accessTokenTTL).
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, accessTokenTTL: 300 });
+  // @ts-expect-error — snake_case option name.
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, grace_window: 60 });
+  // @ts-expect-error — durations are numbers of seconds, not strings.
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, leaseTtl: "10s" });
+  // @ts-expect-error — signing keys must be private JWKs.
+  new Authority({ issuer: "i", audience: "a", signingKeys: [{ kty: "OKP", crv: "Ed25519", x: key.x }], store: literalStore });
+  // @ts-expect-error — a store must have list().
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: { get: async () => null, set: async () => ({ ok: false as const }), delete: async () => {} } });
+  // @ts-expect-error — a claims hook returns claims, not a number.
+  new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, claimsHook: () => 42 });
+
+  const client: ClientInfo = { userAgent: "Mozilla/5.0", ip: "203.0.113.7", deviceId: "laptop" };
+  const request: IssueRequest = { subject: "user-42", claims: { role: "admin" }, client };
+  const issued: IssuedSession = await authority.issue(request);
+  await authority.issue({ subject: "user-42", familyId: issued.familyId });
+  // @ts-expect-error — subject must be a string.
+  await authority.issue({ subject: 42 });
+  // @ts-expect-error — unknown request field.
+  await authority.issue({ subject: "u", claim: {} });
+
+  const outcome = await authority.renew(issued.refreshToken);
+  const text: string = handle(outcome);
+  if (outcome.outcome === "renewed") {
+    const again = await authority.renew(outcome.refreshToken);
+    void handle(again);
+  }
+
+  const targets: RevokeTarget[] = [{ sessionId: issued.sessionId }, { familyId: issued.familyId }, { subject: "user-42" }];
+  for (const t of targets) {
+    const found: boolean = await authority.revoke(t);
+    void found;
+  }
+  // @ts-expect-error — not a revoke target.
+  await authority.revoke({ session: issued.sessionId });
+
+  const sessions: SessionInfo[] = await authority.listSessions("user-42");
+  for (const s of sessions) {
+    const ua: string | undefined = s.client.userAgent;
+    const times: number = s.createdAt + s.lastRenewedAt + s.idleExpiresAt + s.absoluteExpiresAt;
+    void ua;
+    void times;
+  }
+
+  const jwks: Jwks = authority.jwks();
+  const activeKid: string = authority.activeKid();
+  const next = generateSigningKey();
+  authority.addSigningKey(next);
+  authority.activateKey(next.kid);
+  authority.retireKey(activeKid);
+  const { d: _private, ...publicJwk } = key;
+  void _private;
+  authority.addVerifyKey(publicJwk);
+  // @ts-expect-error — addSigningKey needs a private key.
+  authority.addSigningKey(publicJwk);
+  const advice: "notNeeded" | "advised" | "required" = authority.renewalAdvice(issued.accessExpiresAt);
+  // @ts-expect-error — not a possible advice.
+  if (advice === "soon") now++;
+
+  const verifierOptions: VerifierOptions = {
+    issuer: "https://auth.example",
+    audience: "api.example",
+    jwks,
+    leeway: 30,
+    clock: () => now,
+    maxTokenBytes: 8192,
+  };
+  const verifier = new Verifier(verifierOptions);
+  // @ts-expect-error — a verifier never takes signing keys.
+  new Verifier({ issuer: "i", audience: "a", jwks, signingKeys: [key] });
+  try {
+    const claims: AccessTokenClaims = verifier.verify(issued.accessToken);
+    const sub: string = claims.sub;
+    const aud: string | string[] = claims.aud;
+    const exp: number = claims.exp;
+    const custom: unknown = claims["role"];
+    void [sub, aud, exp, custom];
+  } catch (e) {
+    void describeError(e);
+  }
+  verifier.free();
+
+  // The memory store's extras.
+  const mem = new MemoryStore();
+  const size: number = mem.size;
+  const purged: number = mem.purgeExpired(now);
+  mem.purgeExpired();
+  // @ts-expect-error — size is read-only.
+  mem.size = 0;
+
+  // Runtime adapters accept their runtime's handles and return SessionStores.
+  const stores: SessionStore[] = [
+    denoKvStore({}),
+    denoKvStore({}, { prefix: ["sessions"] }),
+    durableObjectStore({}),
+    workersKvStore({}),
+  ];
+
+  authority.free();
+  void [asJwk, kid, text, size, purged, stores, events];
+}
