@@ -20,6 +20,8 @@
 //! `SIM_SEEDS=n` sets the number of seeds (default 2000); `SIM_SEED=s` replays one seed and prints
 //! its trace. The proptest variant shrinks a failing step list to a minimal one.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
