@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs what it needs (rustup components and targets), then runs every
-# check. Usage: scripts/test.sh
+# The whole test suite. Installs what it needs on a fresh machine (rustup components and the
+# wasm32 target, the wasm-bindgen CLI at the version Cargo.lock pins, the npm dev dependencies:
+# binaryen, Deno, workerd via Miniflare, jose, TypeScript), builds the release wasm once, then
+# runs every check. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -13,8 +16,10 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup targe
 step "format"
 cargo fmt --all --check
 
-step "clippy (all targets, warnings are errors)"
+step "clippy (core natively and on wasm32, bindings on wasm32; warnings are errors)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy -p webgates-sessions --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p webgates-sessions-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 step "docs (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p webgates-sessions --quiet
@@ -34,6 +39,25 @@ step "native tests (unit, integration, doc)"
 cargo test --all-targets
 cargo test --doc
 
-step "example walkthrough"
+step "example walkthrough (native)"
 cargo run --quiet --example lifecycle >/dev/null
 echo "ok: examples/lifecycle.rs ran to completion"
+
+step "npm dependencies (pkg/)"
+(cd pkg && npm ci --no-audit --no-fund --loglevel=error)
+
+step "build the package: release wasm, wasm-bindgen glue, wasm-opt (installs the pinned CLI if missing)"
+(cd pkg && npm run --silent build)
+
+step "wasm-bindgen tests of the bindings (Node)"
+cargo test -p webgates-sessions-wasm --target wasm32-unknown-unknown
+
+step "package tests: Node, Deno (real Deno KV), workerd (Miniflare), TypeScript declarations"
+(cd pkg && npm test)
+
+step "npm pack, install the tarball into a fresh consumer, import by name"
+(cd pkg && node scripts/pack-test.mjs)
+
+step "main job walkthrough in workerd (exits after the walkthrough)"
+node examples/worker/demo.mjs --exit >/dev/null
+echo "ok: the example Worker walkthrough passed"
