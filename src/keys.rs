@@ -246,7 +246,7 @@ impl SigningKey {
     /// Generates a key from `rng`; `kid` is the RFC 7638 thumbprint.
     ///
     /// # Errors
-    /// [`Error::RandomUnavailable`] if the random source fails.
+    /// [`crate::Error::RandomUnavailable`] if the random source fails.
     pub fn generate(rng: &dyn RandomSource) -> Result<Self> {
         let seed = Zeroizing::new(random_array::<32>(rng)?);
         Self::from_seed(&seed, None)

@@ -15,7 +15,7 @@ pub trait RandomSource: MaybeSendSync {
     /// Fills `dest` entirely with random bytes.
     ///
     /// # Errors
-    /// [`Error::RandomUnavailable`] when the source cannot produce bytes.
+    /// [`crate::Error::RandomUnavailable`] when the source cannot produce bytes.
     fn fill(&self, dest: &mut [u8]) -> Result<()>;
 }
 
