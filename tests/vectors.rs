@@ -636,3 +636,61 @@ fn verifier_rejects_s_plus_l_malleated_token() {
         Error::Token(TokenErrorKind::BadSignature)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Differential: our strict verification equals ed25519-dalek's verify_strict on every vector.
+
+fn dalek_strict(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    let (Ok(pk), Ok(sig)) = (<[u8; 32]>::try_from(pk), <[u8; 64]>::try_from(sig)) else {
+        return false;
+    };
+    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&pk) else {
+        return false;
+    };
+    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
+        .is_ok()
+}
+
+#[test]
+fn strict_verification_equals_dalek_verify_strict_on_every_vector() {
+    let mut cases: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+    let w = read_vectors(vector_path!("wycheproof_ed25519_test.json"));
+    for g in w["testGroups"].as_array().unwrap() {
+        let pk = hex(g["publicKey"]["pk"].as_str().unwrap());
+        for t in g["tests"].as_array().unwrap() {
+            cases.push((
+                pk.clone(),
+                hex(t["msg"].as_str().unwrap()),
+                hex(t["sig"].as_str().unwrap()),
+            ));
+        }
+    }
+    for t in read_vectors(vector_path!("cctv_ed25519vectors.json"))
+        .as_array()
+        .unwrap()
+    {
+        cases.push((
+            hex(t["key"].as_str().unwrap()),
+            t["msg"].as_str().unwrap().as_bytes().to_vec(),
+            hex(t["sig"].as_str().unwrap()),
+        ));
+    }
+    for c in read_vectors(vector_path!("ed25519_speccheck_cases.json"))
+        .as_array()
+        .unwrap()
+    {
+        cases.push((
+            hex(c["pub_key"].as_str().unwrap()),
+            hex(c["message"].as_str().unwrap()),
+            hex(c["signature"].as_str().unwrap()),
+        ));
+    }
+    assert_eq!(cases.len(), 151 + 914 + 12);
+    for (i, (pk, msg, sig)) in cases.iter().enumerate() {
+        assert_eq!(
+            verify_signature(pk, msg, sig),
+            dalek_strict(pk, msg, sig),
+            "vector #{i} differs"
+        );
+    }
+}
