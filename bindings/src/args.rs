@@ -48,10 +48,14 @@ pub fn string(value: &JsValue, name: &str, max_units: u32) -> Result<String, JsV
     if s.length() > max_units {
         return Err(range_error(name, "is too long"));
     }
-    if !s.is_valid_utf16() {
+    // One crossing to copy the string; a lone surrogate arrives as U+FFFD. Only a string with
+    // U+FFFD (never an ASCII token) pays for the exact check, which walks it from Rust one
+    // `charCodeAt` at a time.
+    let text = String::from(s);
+    if text.contains('\u{FFFD}') && !s.is_valid_utf16() {
         return Err(type_error(name, "contains a lone surrogate"));
     }
-    Ok(String::from(s))
+    Ok(text)
 }
 
 /// An optional string option (`undefined` → `None`; `null` is refused).

@@ -58,12 +58,37 @@ impl Clock for JsClock {
     }
 }
 
-/// `crypto.getRandomValues`, through `getrandom`'s `js` backend.
-pub struct WebCrypto;
+/// `crypto.getRandomValues`, through `getrandom`'s `js` backend, drawn 256 bytes at a time: an
+/// issue needs four small draws (ids, secret, token id), and each call crosses into JS.
+#[derive(Default)]
+pub struct WebCrypto {
+    pool: std::cell::RefCell<(Vec<u8>, usize)>,
+}
+
+const POOL_BYTES: usize = 256;
 
 impl RandomSource for WebCrypto {
     fn fill(&self, dest: &mut [u8]) -> webgates_sessions::Result<()> {
-        getrandom::getrandom(dest).map_err(|_| webgates_sessions::Error::RandomUnavailable)
+        let fail = |_| webgates_sessions::Error::RandomUnavailable;
+        if dest.len() > POOL_BYTES {
+            return getrandom::getrandom(dest).map_err(fail);
+        }
+        let mut pool = self.pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if bytes.len() != POOL_BYTES || *used + dest.len() > POOL_BYTES {
+            bytes.resize(POOL_BYTES, 0);
+            if let Err(e) = getrandom::getrandom(bytes) {
+                // Never hand out an unfilled pool: force a refill on the next call.
+                *used = POOL_BYTES;
+                return Err(fail(e));
+            }
+            *used = 0;
+        }
+        dest.copy_from_slice(&bytes[*used..*used + dest.len()]);
+        // Each byte is handed out once: wipe what was taken.
+        bytes[*used..*used + dest.len()].fill(0);
+        *used += dest.len();
+        Ok(())
     }
 }
 

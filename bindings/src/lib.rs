@@ -145,7 +145,7 @@ impl WasmAuthority {
         let hook = opt_function(o, "claimsHook")?;
         let mut builder = Authority::builder(config, keys, store)
             .clock(clock.clone())
-            .random(Arc::new(WebCrypto));
+            .random(Arc::new(WebCrypto::default()));
         if let Some(f) = events {
             builder = builder.events(Arc::new(JsEvents(f)));
         }
@@ -413,6 +413,6 @@ impl WasmVerifier {
 /// A new Ed25519 signing key as a private JWK (`kty`, `crv`, `x`, `d`, `kid`, `alg`, `use`).
 #[wasm_bindgen(js_name = generateSigningKey)]
 pub fn generate_signing_key() -> Result<JsValue, JsValue> {
-    let key = SigningKey::generate(&WebCrypto).map_err(|e| core_error(&e))?;
+    let key = SigningKey::generate(&WebCrypto::default()).map_err(|e| core_error(&e))?;
     convert::to_js(&key.to_private_jwk())
 }
