@@ -10,6 +10,7 @@ export type ErrorCode =
   | "key_unsupported_kty"
   | "key_unsupported_crv"
   | "key_unsupported_alg"
+  | "key_wrong_use"
   | "key_invalid_encoding"
   | "key_weak"
   | "key_mismatch"

@@ -19,6 +19,8 @@ pub enum KeyErrorKind {
     UnsupportedCurve,
     /// `alg` is present and not `EdDSA`/`Ed25519`.
     UnsupportedAlgorithm,
+    /// `use` is present and not `sig`, or `key_ops` is present without a signature operation.
+    WrongUse,
     /// `x` or `d` is not canonical base64url or has the wrong length.
     InvalidKeyEncoding,
     /// The public key is a small-order (weak) point: it would accept forged signatures.
@@ -47,6 +49,7 @@ impl KeyErrorKind {
             Self::UnsupportedKeyType => "key_unsupported_kty",
             Self::UnsupportedCurve => "key_unsupported_crv",
             Self::UnsupportedAlgorithm => "key_unsupported_alg",
+            Self::WrongUse => "key_wrong_use",
             Self::InvalidKeyEncoding => "key_invalid_encoding",
             Self::WeakKey => "key_weak",
             Self::KeyMismatch => "key_mismatch",
@@ -65,6 +68,7 @@ impl KeyErrorKind {
             Self::UnsupportedKeyType => "JWK kty must be OKP",
             Self::UnsupportedCurve => "JWK crv must be Ed25519",
             Self::UnsupportedAlgorithm => "JWK alg must be EdDSA",
+            Self::WrongUse => "JWK use/key_ops do not allow signatures",
             Self::InvalidKeyEncoding => "JWK key material has an invalid encoding or length",
             Self::WeakKey => "public key is a small-order point",
             Self::KeyMismatch => "JWK public key does not match its private key",

@@ -79,6 +79,9 @@ pub struct Jwk {
     /// Intended use; `sig` when present.
     #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+    /// Permitted operations; when present they must include `sign` or `verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_ops: Option<Vec<String>>,
 }
 
 impl fmt::Debug for Jwk {
@@ -118,6 +121,14 @@ impl Jwk {
         if let Some(alg) = &self.alg {
             if alg != "EdDSA" && alg != "Ed25519" {
                 return Err(KeyErrorKind::UnsupportedAlgorithm.into());
+            }
+        }
+        if self.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Err(KeyErrorKind::WrongUse.into());
+        }
+        if let Some(ops) = &self.key_ops {
+            if !ops.iter().any(|op| op == "sign" || op == "verify") {
+                return Err(KeyErrorKind::WrongUse.into());
             }
         }
         decode_32(&self.x)
@@ -218,6 +229,7 @@ impl PublicKey {
             kid: Some(self.kid.0.clone()),
             alg: Some("EdDSA".into()),
             use_: Some("sig".into()),
+            key_ops: None,
         }
     }
 

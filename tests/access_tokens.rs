@@ -1522,3 +1522,37 @@ fn every_refusal_message_is_free_of_token_text() {
     assert_eq!(seen.len(), 13, "every TokenErrorKind is covered");
     assert_eq!(messages.len(), 13, "every kind has its own message");
 }
+
+#[test]
+fn float_claims_survive_mint_and_verify_exactly() {
+    // Found by fuzzing: without serde_json's float_roundtrip a float could come back one ULP off.
+    let x = 0.012661912332627019_f64;
+    let mut claims = webgates_sessions::AppClaims::new();
+    claims.insert("x".into(), serde_json::json!(x));
+    let key =
+        webgates_sessions::SigningKey::generate(&webgates_sessions::random::SeededRandom::new(5))
+            .unwrap();
+    let now = webgates_sessions::Timestamp::from_secs(1_800_000_000);
+    let spec = webgates_sessions::tokens::access::AccessTokenSpec {
+        issuer: "https://auth.example",
+        audience: "api.example",
+        subject: "u",
+        session_id: webgates_sessions::SessionId::parse("6f0e2a49-3c1d-4e8a-9b57-0c2d4e6f8a1b")
+            .unwrap(),
+        token_id: "j".into(),
+        issued_at: now,
+        expires_at: webgates_sessions::Timestamp::from_secs(1_800_000_300),
+        claims: &claims,
+    };
+    let token = webgates_sessions::tokens::access::mint(&spec, &key).unwrap();
+    let v = webgates_sessions::Verifier::new(
+        webgates_sessions::VerifierConfig::new("https://auth.example", "api.example"),
+        webgates_sessions::PublicKeySet::new(vec![key.public_key()]).unwrap(),
+        std::sync::Arc::new(webgates_sessions::ManualClock::new(now)),
+    )
+    .unwrap();
+    let got = v.verify_at(&token, now).unwrap().claims["x"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(got.to_bits(), x.to_bits());
+}

@@ -984,3 +984,28 @@ fn key_errors_never_echo_key_material() {
         assert_no_secret(&format!("{e:?}"), &k);
     }
 }
+
+#[test]
+fn jwks_meant_for_encryption_are_refused() {
+    let key = SigningKey::generate(&webgates_sessions::random::SeededRandom::new(11)).unwrap();
+    let mut jwk = key.public_key().to_jwk();
+    jwk.use_ = Some("enc".into());
+    assert_eq!(
+        PublicKey::from_jwk(&jwk).unwrap_err().code(),
+        "key_wrong_use"
+    );
+    let mut jwk = key.public_key().to_jwk();
+    jwk.key_ops = Some(vec!["encrypt".into()]);
+    assert_eq!(
+        PublicKey::from_jwk(&jwk).unwrap_err().code(),
+        "key_wrong_use"
+    );
+    jwk.key_ops = Some(vec!["verify".into()]);
+    assert!(PublicKey::from_jwk(&jwk).is_ok());
+    let mut private = key.to_private_jwk();
+    private.use_ = Some("enc".into());
+    assert_eq!(
+        SigningKey::from_jwk(&private).unwrap_err().code(),
+        "key_wrong_use"
+    );
+}

@@ -450,6 +450,7 @@ fn key_import_refuses_every_cctv_low_order_public_key() {
             kid: None,
             alg: None,
             use_: None,
+            key_ops: None,
         };
         for kid in [None, Some("k".to_owned())] {
             let jwk = Jwk { kid, ..jwk.clone() };

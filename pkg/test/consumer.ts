@@ -99,6 +99,7 @@ const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
   key_unsupported_kty: 500,
   key_unsupported_crv: 500,
   key_unsupported_alg: 500,
+  key_wrong_use: 500,
   key_invalid_encoding: 500,
   key_weak: 500,
   key_mismatch: 500,

@@ -17,6 +17,7 @@ export const ERROR_CODES = new Set([
   "key_unsupported_kty",
   "key_unsupported_crv",
   "key_unsupported_alg",
+  "key_wrong_use",
   "key_invalid_encoding",
   "key_weak",
   "key_mismatch",
