@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what it needs on a fresh machine (rustup components and the
 # wasm32 target, the wasm-bindgen CLI at the version Cargo.lock pins, the npm dev dependencies:
-# binaryen, Deno, workerd via Miniflare, jose, TypeScript), builds the release wasm once, then
+# binaryen, Deno, workerd via Miniflare, jose, TypeScript; nightly and cargo-fuzz for the fuzz
+# smoke run), builds the release wasm once, then
 # runs every check. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,9 @@ cargo test --doc
 step "example walkthrough (native)"
 cargo run --quiet --example lifecycle >/dev/null
 echo "ok: examples/lifecycle.rs ran to completion"
+
+step "fuzz smoke run: every cargo-fuzz target for 10 s (installs nightly and cargo-fuzz if missing)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh
 
 step "npm dependencies (pkg/)"
 (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
