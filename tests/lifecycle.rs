@@ -578,3 +578,38 @@ fn a_verifier_without_keys_is_a_configuration_error() {
     .unwrap_err();
     assert_eq!(err.code(), "config_invalid");
 }
+
+#[test]
+fn another_sessions_retired_secret_under_this_session_id_is_unknown_and_revokes_nothing() {
+    let f = fixture();
+    let a = &f.authority;
+    let victim = block_on(a.issue(IssueRequest::new(subject("victim")))).unwrap();
+    let attacker = block_on(a.issue(IssueRequest::new(subject("attacker")))).unwrap();
+    // The attacker's own old secret becomes retired in its own session...
+    let r1 = renewed(block_on(a.renew(&attacker.refresh_token)).unwrap());
+    renewed(block_on(a.renew(&r1.refresh_token)).unwrap());
+    let old_secret = attacker.refresh_token.rsplit_once('.').unwrap().1;
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    // ...and is presented under the victim's session id: no hash of the victim's matches.
+    let grafted = format!("wgrt1.{}.{old_secret}", victim.session_id);
+    assert_eq!(
+        rejected(block_on(a.renew(&grafted)).unwrap()),
+        RejectReason::Unknown
+    );
+    // Also the attacker's previous (grace-window) secret.
+    let prev_secret = r1.refresh_token.rsplit_once('.').unwrap().1;
+    let grafted = format!("wgrt1.{}.{prev_secret}", victim.session_id);
+    assert_eq!(
+        rejected(block_on(a.renew(&grafted)).unwrap()),
+        RejectReason::Unknown
+    );
+    assert_eq!(
+        f.store.writes.load(Ordering::SeqCst),
+        writes,
+        "a grafted token wrote to the store"
+    );
+    assert_eq!(
+        renewed(block_on(a.renew(&victim.refresh_token)).unwrap()).generation,
+        1
+    );
+}
