@@ -1,22 +1,72 @@
-// Durable Object storage adapter: linearizable inside the object. Each compare-and-set runs in a
-// storage transaction (and Durable Objects' input gates keep other events out while storage
-// operations are pending), so no foreign await separates the read from the write. Values are
-// stored as { value, version } with a random version per write. Durable Object storage has no
-// per-key TTL: expiry hints are ignored (validity always comes from the records).
+// Durable Object storage adapter: linearizable inside the object. Values are stored as
+// { value, version } with a random version per write. Durable Object storage has no per-key TTL:
+// expiry hints are ignored (validity always comes from the records).
+//
+// SQLite-backed objects (the default for new classes) expose the synchronous KV API
+// `storage.kv`, which reads and writes the same hidden table as the asynchronous one: there a
+// compare-and-set is a read and a write with no await in between, so nothing can interleave, and
+// it costs no storage transaction. Older KV-backed objects get a storage transaction per
+// compare-and-set instead.
 
 const newVersion = () => crypto.randomUUID();
+
+const matches = (current, expect) =>
+  expect === "any" ||
+  (expect === "absent" && current === undefined) ||
+  (typeof expect === "object" && expect !== null && current !== undefined && current.version === expect.version);
+
+const page = (keys, limit) => {
+  const shown = keys.slice(0, limit);
+  return { keys: shown, cursor: keys.length > limit ? shown[shown.length - 1] : null };
+};
+
+function syncStore(kv) {
+  return {
+    async get(key) {
+      const e = kv.get(key);
+      return e === undefined ? null : { value: e.value, version: e.version };
+    },
+    async set(key, value, { expect = "any" } = {}) {
+      if (!matches(kv.get(key), expect)) return { ok: false };
+      const version = newVersion();
+      kv.put(key, { value, version });
+      return { ok: true, version };
+    },
+    async delete(key) {
+      kv.delete(key);
+    },
+    async list(prefix, { cursor, limit = 100 } = {}) {
+      // The synchronous list has no startAfter: start just after the cursor instead.
+      const options = { prefix, limit: limit + 1 };
+      if (cursor != null) options.start = `${cursor}\0`;
+      const keys = [];
+      for (const [k] of kv.list(options)) keys.push(k);
+      return page(keys, limit);
+    },
+  };
+}
+
+// The synchronous KV API if this object is SQLite-backed. KV-backed objects expose `storage.kv`
+// too, but every call on it throws; reading a key nobody writes tells the two apart.
+function syncKv(storage) {
+  try {
+    const kv = storage.kv;
+    if (!kv || typeof kv.get !== "function" || typeof kv.put !== "function" || typeof kv.list !== "function") return null;
+    kv.get("webgates-sessions:probe");
+    return kv;
+  } catch {
+    return null;
+  }
+}
 
 export function durableObjectStore(storage) {
   if (!storage || typeof storage.get !== "function" || typeof storage.put !== "function") {
     throw Object.assign(new TypeError("durableObjectStore: expected state.storage of a Durable Object"), { code: "invalid_input" });
   }
+  const kv = syncKv(storage);
+  if (kv) return syncStore(kv);
   const cas = async (tx, key, value, expect) => {
-    const current = await tx.get(key);
-    const ok =
-      expect === "any" ||
-      (expect === "absent" && current === undefined) ||
-      (typeof expect === "object" && expect !== null && current !== undefined && current.version === expect.version);
-    if (!ok) return { ok: false };
+    if (!matches(await tx.get(key), expect)) return { ok: false };
     const version = newVersion();
     await tx.put(key, { value, version });
     return { ok: true, version };
@@ -38,9 +88,7 @@ export function durableObjectStore(storage) {
     async list(prefix, { cursor, limit = 100 } = {}) {
       const options = { prefix, limit: limit + 1 };
       if (cursor != null) options.startAfter = cursor;
-      const keys = [...(await storage.list(options)).keys()];
-      const page = keys.slice(0, limit);
-      return { keys: page, cursor: keys.length > limit ? page[page.length - 1] : null };
+      return page([...(await storage.list(options)).keys()], limit);
     },
   };
 }
