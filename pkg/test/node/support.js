@@ -49,14 +49,6 @@ export const ERROR_CODES = new Set([
   "hook_failed",
 ]);
 
-/**
- * The `skip` value for a test that documents a known bug: `"bug: <reason>"`, or `false` (run it)
- * when WEBGATES_RUN_BUG_TESTS=1, to check a fix.
- */
-export function bug(reason) {
-  return process.env.WEBGATES_RUN_BUG_TESTS === "1" ? false : `bug: ${reason}`;
-}
-
 /** A settable clock: `clock.now` is what the library calls. */
 export function manualClock(start = T0) {
   let t = start;
