@@ -17,7 +17,6 @@ import {
   roundTrip,
   setup,
   throwsCode,
-  bug,
 } from "./support.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

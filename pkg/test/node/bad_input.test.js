@@ -24,7 +24,6 @@ import {
   roundTrip,
   setup,
   throwsCode,
-  bug,
 } from "./support.js";
 
 const HUGE = "a".repeat(10 * 1024 * 1024); // 10 MB
