@@ -353,19 +353,26 @@ fn verify_with(
     let claims: Claims<WireClaims> = untrusted
         .deserialize_claims_unchecked()
         .map_err(|_| K::InvalidClaims)?;
-    let wire = &claims.custom;
+    // Owned from here on: the verified claims are moved into the result, not cloned.
+    let Claims {
+        expiration,
+        issued_at,
+        not_before,
+        custom: wire,
+        ..
+    } = claims;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }
-    let audience = match &wire.aud {
-        Audience::One(a) => vec![a.clone()],
-        Audience::Many(list) => list.clone(),
+    let audience = match wire.aud {
+        Audience::One(a) => vec![a],
+        Audience::Many(list) => list,
     };
     if !audience.iter().any(|a| a == &config.audience) {
         return Err(K::WrongAudience);
     }
-    let exp = claims.expiration.ok_or(K::InvalidClaims)?;
-    let iat = claims.issued_at.ok_or(K::InvalidClaims)?;
+    let exp = expiration.ok_or(K::InvalidClaims)?;
+    let iat = issued_at.ok_or(K::InvalidClaims)?;
     let leeway_s = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
     let now_s = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
     if exp.timestamp().saturating_add(leeway_s) <= now_s {
@@ -374,22 +381,22 @@ fn verify_with(
     if iat.timestamp().saturating_sub(leeway_s) > now_s {
         return Err(K::NotYetValid);
     }
-    if let Some(nbf) = claims.not_before {
+    if let Some(nbf) = not_before {
         if nbf.timestamp().saturating_sub(leeway_s) > now_s {
             return Err(K::NotYetValid);
         }
     }
     let ts = |d: DateTime<Utc>| Timestamp::from_secs(u64::try_from(d.timestamp()).unwrap_or(0));
     Ok(VerifiedAccessToken {
-        issuer: wire.iss.clone(),
-        subject: wire.sub.clone(),
+        issuer: wire.iss,
+        subject: wire.sub,
         audience,
-        session_id: wire.sid.clone(),
-        token_id: wire.jti.clone(),
+        session_id: wire.sid,
+        token_id: wire.jti,
         issued_at: ts(iat),
         expires_at: ts(exp),
-        not_before: claims.not_before.map(ts),
+        not_before: not_before.map(ts),
         kid: kid.to_owned(),
-        claims: wire.extra.clone(),
+        claims: wire.extra,
     })
 }
