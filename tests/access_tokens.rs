@@ -13,7 +13,7 @@ use webgates_sessions::errors::TokenErrorKind;
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::tokens::access::{
     check_app_claims, mint, AccessTokenSpec, AppClaims, DEFAULT_MAX_TOKEN_BYTES,
-    MAX_APP_CLAIMS_BYTES, REGISTERED_CLAIMS,
+    MAX_APP_CLAIMS_BYTES, MAX_NUMERIC_DATE, REGISTERED_CLAIMS,
 };
 use webgates_sessions::{
     Error, KeySet, ManualClock, SessionId, SigningKey, Timestamp, Verifier, VerifierConfig,
@@ -568,7 +568,7 @@ fn crit_present_is_refused() {
 
 #[test]
 fn duplicate_header_members_are_malformed() {
-    // jwt-compact (serde) refuses a repeated alg/typ/kid instead of picking the first or last.
+    // A repeated alg/typ/kid/crit is refused instead of picking the first or last copy.
     let e = env();
     let kid = e.key.kid().as_str();
     for header in [
@@ -583,15 +583,101 @@ fn duplicate_header_members_are_malformed() {
             "token_malformed",
         );
     }
-    // A repeated `crit` is refused as critical, whichever copy wins.
     let header =
         format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","crit":["a"],"crit":["b"]}}"#);
     assert_refused(
         &e.verifier,
         &sign_texts(&e.key, &header, &good_claims().to_string()),
-        TokenErrorKind::UnsupportedCritical,
-        "token_unsupported_crit",
+        TokenErrorKind::Malformed,
+        "token_malformed",
     );
+}
+
+#[test]
+fn header_must_be_an_object_and_json_content() {
+    let e = env();
+    let kid = e.key.kid().as_str();
+    let claims = good_claims().to_string();
+    // An array would fill a derived struct positionally; it is not a JOSE header.
+    for header in [
+        format!(r#"["EdDSA","at+jwt","{kid}"]"#),
+        r#""EdDSA""#.to_owned(),
+        format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","cty":"cbor"}}"#),
+        format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","cty":7}}"#),
+        r#"{"alg":"EdDSA","typ":"at+jwt","kid":7}"#.to_owned(),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, &header, &claims),
+            TokenErrorKind::Malformed,
+            "token_malformed",
+        );
+    }
+    let header = format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","cty":"JSON"}}"#);
+    e.verifier
+        .verify(&sign_texts(&e.key, &header, &claims))
+        .expect("cty JSON is the default content type");
+}
+
+#[test]
+fn claims_must_be_one_object_with_each_registered_claim_once() {
+    let e = env();
+    let header = good_header(&e.key).to_string();
+    let text = good_claims().to_string();
+    for payload in [
+        text.replacen('{', &format!(r#"{{"exp":{EXP_S},"#), 1),
+        text.replacen('{', r#"{"aud":"other","#, 1),
+        text.replacen('{', r#"{"nbf":1,"nbf":2,"#, 1),
+        format!("[{text}]"),
+        "null".to_owned(),
+    ] {
+        assert_refused(
+            &e.verifier,
+            &sign_texts(&e.key, &header, &payload),
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
+    // Application claims given twice: the last one wins (RFC 7519 §4 allows either).
+    let payload = text.replacen('{', r#"{"tier":"gold","tier":"free","#, 1);
+    let ok = e
+        .verifier
+        .verify(&sign_texts(&e.key, &header, &payload))
+        .expect("valid");
+    assert_eq!(ok.claims.get("tier"), Some(&json!("free")));
+}
+
+#[test]
+fn numeric_dates_are_whole_seconds_within_year_9999() {
+    let e = env();
+    let header = good_header(&e.key);
+    let verify = |claims: Value| e.verifier.verify(&craft(&e.key, &header, &claims));
+    // Floats are truncated (RFC 7519 allows fractions).
+    let ok = verify(with(good_claims(), "exp", json!(EXP_S as f64 + 0.9))).expect("float exp");
+    assert_eq!(ok.expires_at, Timestamp::from_secs(EXP_S));
+    let ok = verify(with(good_claims(), "exp", json!(MAX_NUMERIC_DATE))).expect("year 9999");
+    assert_eq!(ok.expires_at.as_secs(), MAX_NUMERIC_DATE as u64);
+    for exp in [
+        json!(MAX_NUMERIC_DATE + 1),
+        json!(MAX_NUMERIC_DATE as f64 + 1.0),
+        json!(u64::MAX),
+        json!(1e300),
+        json!(i64::MIN),
+    ] {
+        assert_eq!(
+            verify(with(good_claims(), "exp", exp.clone())).unwrap_err(),
+            Error::Token(TokenErrorKind::InvalidClaims),
+            "exp {exp}"
+        );
+    }
+    // Minting refuses what verifying would.
+    let claims = AppClaims::new();
+    let mut far = spec(&claims, &SeededRandom::new(5));
+    far.expires_at = Timestamp::from_secs(MAX_NUMERIC_DATE as u64 + 1);
+    assert!(matches!(
+        mint(&far, &e.key),
+        Err(Error::InvalidInput { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use jwt_compact::{Algorithm, AlgorithmExt, Claims, Header, UntrustedToken};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::jws::StrictEd25519;
+use super::compact;
+use super::jws::verify_prechecked;
 use crate::clock::{Clock, Timestamp};
 use crate::errors::{Error, Result, TokenErrorKind};
 use crate::keys::{Jwks, PublicKeySet, SigningKey};
@@ -87,8 +87,24 @@ pub struct AccessTokenSpec<'a> {
     pub claims: &'a AppClaims,
 }
 
+/// The latest time a token may carry: the end of year 9999 (the RFC 3339 range), in seconds.
+/// Larger `exp`/`iat`/`nbf` values are refused on both sides.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// The earliest: the start of year 1.
+const MIN_NUMERIC_DATE: i64 = -62_135_596_800;
+
+#[derive(Serialize)]
+struct MintHeader<'a> {
+    alg: &'static str,
+    kid: &'a str,
+    typ: &'static str,
+}
+
 #[derive(Serialize)]
 struct MintClaims<'a> {
+    exp: i64,
+    iat: i64,
     iss: &'a str,
     sub: &'a str,
     aud: &'a str,
@@ -98,8 +114,11 @@ struct MintClaims<'a> {
     extra: &'a AppClaims,
 }
 
-fn datetime(t: Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(i64::try_from(t.as_secs()).ok()?, 0)
+/// `t` in whole seconds, if a token may carry it.
+fn numeric_date(t: Timestamp) -> Option<i64> {
+    i64::try_from(t.as_secs())
+        .ok()
+        .filter(|s| *s <= MAX_NUMERIC_DATE)
 }
 
 /// Signs an access token with `key`.
@@ -118,49 +137,226 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
             "application claims may not use registered claim names",
         ));
     }
-    let header = Header::empty()
-        .with_key_id(key.kid().as_str())
-        .with_token_type(ACCESS_TOKEN_TYPE);
-    let mut claims = Claims::new(MintClaims {
+    let header = MintHeader {
+        alg: "EdDSA",
+        kid: key.kid().as_str(),
+        typ: ACCESS_TOKEN_TYPE,
+    };
+    let claims = MintClaims {
+        exp: numeric_date(spec.expires_at).ok_or(Error::input("expires_at", "out of range"))?,
+        iat: numeric_date(spec.issued_at).ok_or(Error::input("now", "out of range"))?,
         iss: spec.issuer,
         sub: spec.subject,
         aud: spec.audience,
         jti: &spec.token_id,
         sid: spec.session_id.to_string(),
         extra: spec.claims,
-    });
-    claims.issued_at = Some(datetime(spec.issued_at).ok_or(Error::input("now", "out of range"))?);
-    claims.expiration =
-        Some(datetime(spec.expires_at).ok_or(Error::input("expires_at", "out of range"))?);
-    StrictEd25519
-        .token(&header, &claims, key.dalek())
+    };
+    compact::sign(&header, &claims, key.dalek())
         .map_err(|_| Error::input("claims", "cannot be serialized"))
 }
 
-/// Header fields beyond jwt-compact's. Any `crit` member (even `null`) is refused; `jwk` and
-/// the others are never used.
-#[derive(Debug, Clone, Deserialize)]
-struct HeaderExtras {
-    #[serde(flatten)]
-    other: Map<String, Value>,
+/// The protected header as received. Only the members the policy reads are decoded; `jku`,
+/// `x5u`, `jwk` and the like are skipped, never used. Any `crit` member (even `null`) is refused.
+#[derive(Deserialize)]
+struct WireHeader {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    cty: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
+/// `true` for any value, `null` included: the member's presence is what counts.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The payload as received: the registered claims the policy reads, typed, and every other
+/// member in `extra`. A registered claim given twice is an error; for other members the last
+/// one wins (RFC 7519 §4).
 struct WireClaims {
     iss: String,
     sub: String,
-    aud: Audience,
+    aud: Vec<String>,
     jti: String,
     sid: String,
-    #[serde(flatten)]
+    exp: i64,
+    iat: i64,
+    nbf: Option<i64>,
     extra: AppClaims,
+}
+
+/// A member name of the payload.
+enum ClaimName {
+    Iss,
+    Sub,
+    Aud,
+    Jti,
+    Sid,
+    Exp,
+    Iat,
+    Nbf,
+    Other(String),
+}
+
+impl ClaimName {
+    fn from_str(name: &str) -> Self {
+        match name {
+            "iss" => Self::Iss,
+            "sub" => Self::Sub,
+            "aud" => Self::Aud,
+            "jti" => Self::Jti,
+            "sid" => Self::Sid,
+            "exp" => Self::Exp,
+            "iat" => Self::Iat,
+            "nbf" => Self::Nbf,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ClaimName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = ClaimName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a claim name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClaimName, E> {
+                Ok(ClaimName::from_str(v))
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): whole seconds, integer or float (truncated), within
+/// [`MIN_NUMERIC_DATE`]..=[`MAX_NUMERIC_DATE`].
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DateVisitor;
+        impl Visitor<'_> for DateVisitor {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a NumericDate")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                if (MIN_NUMERIC_DATE..=MAX_NUMERIC_DATE).contains(&v) {
+                    Ok(NumericDate(v))
+                } else {
+                    Err(E::custom("NumericDate out of range"))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            #[allow(clippy::cast_possible_truncation)] // range-checked first
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                if v.is_finite()
+                    && (MIN_NUMERIC_DATE as f64..=MAX_NUMERIC_DATE as f64).contains(&v.trunc())
+                {
+                    Ok(NumericDate(v.trunc() as i64))
+                } else {
+                    Err(E::custom("NumericDate out of range"))
+                }
+            }
+        }
+        deserializer.deserialize_any(DateVisitor)
+    }
+}
+
+/// `aud`: one string or an array of strings.
+struct AudienceList(Vec<String>);
+
+impl<'de> Deserialize<'de> for AudienceList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = AudienceList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AudienceList, E> {
+                Ok(AudienceList(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AudienceList, A::Error> {
+                let mut list = Vec::new();
+                while let Some(a) = seq.next_element::<String>()? {
+                    list.push(a);
+                }
+                Ok(AudienceList(list))
+            }
+        }
+        deserializer.deserialize_any(AudienceVisitor)
+    }
+}
+
+/// Stores the value of a registered claim, refusing a second occurrence.
+fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::duplicate_field(name));
+    }
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for WireClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor;
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = WireClaims;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims, A::Error> {
+                let (mut iss, mut sub, mut aud, mut jti, mut sid) = (None, None, None, None, None);
+                let (mut exp, mut iat, mut nbf) = (None, None, None);
+                let mut extra = AppClaims::new();
+                while let Some(name) = map.next_key::<ClaimName>()? {
+                    match name {
+                        ClaimName::Iss => once(&mut iss, map.next_value()?, "iss")?,
+                        ClaimName::Sub => once(&mut sub, map.next_value()?, "sub")?,
+                        ClaimName::Jti => once(&mut jti, map.next_value()?, "jti")?,
+                        ClaimName::Sid => once(&mut sid, map.next_value()?, "sid")?,
+                        ClaimName::Aud => {
+                            once(&mut aud, map.next_value::<AudienceList>()?.0, "aud")?;
+                        }
+                        ClaimName::Exp => {
+                            once(&mut exp, map.next_value::<NumericDate>()?.0, "exp")?
+                        }
+                        ClaimName::Iat => {
+                            once(&mut iat, map.next_value::<NumericDate>()?.0, "iat")?
+                        }
+                        ClaimName::Nbf => {
+                            once(&mut nbf, map.next_value::<NumericDate>()?.0, "nbf")?
+                        }
+                        ClaimName::Other(name) => {
+                            extra.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                Ok(WireClaims {
+                    iss: iss.ok_or_else(|| de::Error::missing_field("iss"))?,
+                    sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
+                    aud: aud.ok_or_else(|| de::Error::missing_field("aud"))?,
+                    jti: jti.ok_or_else(|| de::Error::missing_field("jti"))?,
+                    sid: sid.ok_or_else(|| de::Error::missing_field("sid"))?,
+                    exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
+                    iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
+                    nbf,
+                    extra,
+                })
+            }
+        }
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
 }
 
 /// The claims of an access token that passed every check.
@@ -321,81 +517,69 @@ fn verify_with(
     if token.len() > config.max_token_bytes {
         return Err(K::TooLarge);
     }
-    let untrusted: UntrustedToken<'_, HeaderExtras> =
-        UntrustedToken::try_from(token).map_err(|_| K::Malformed)?;
-    if untrusted.algorithm() != "EdDSA" {
+    let parts = compact::split(token).map_err(|_| K::Malformed)?;
+    // A header must be a JSON object (a derived struct would also accept an array).
+    if parts.header.first() != Some(&b'{') {
+        return Err(K::Malformed);
+    }
+    let header: WireHeader = serde_json::from_slice(&parts.header).map_err(|_| K::Malformed)?;
+    if header
+        .cty
+        .as_deref()
+        .is_some_and(|c| !c.eq_ignore_ascii_case("json"))
+    {
+        return Err(K::Malformed);
+    }
+    if header.alg != "EdDSA" {
         return Err(K::UnsupportedAlgorithm);
     }
-    let header = untrusted.header();
-    match header.token_type.as_deref() {
+    match header.typ.as_deref() {
         Some(t)
             if t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt") => {
         }
         _ => return Err(K::WrongType),
     }
-    if header.other_fields.other.contains_key("crit") {
+    if header.crit {
         return Err(K::UnsupportedCritical);
     }
-    let kid = header.key_id.as_deref().ok_or(K::MissingKid)?;
+    let kid = header.kid.as_deref().ok_or(K::MissingKid)?;
     let key = keys.get(kid).ok_or(K::UnknownKid)?;
-    // The signature is checked before the claims are parsed (jwt-compact's validator parses
-    // first), so a forgery is always reported as one and untrusted JSON is never decoded further.
-    let signing_input = token
-        .rsplit_once('.')
-        .map(|(input, _)| input)
-        .ok_or(K::Malformed)?;
-    let signature =
-        <&[u8; 64]>::try_from(untrusted.signature_bytes()).map_err(|_| K::BadSignature)?;
-    let signature = ed25519_dalek::Signature::from_bytes(signature);
-    if !StrictEd25519.verify_signature(&signature, key.dalek(), signing_input.as_bytes()) {
+    // The signature is checked before the claims are parsed, so a forgery is always reported
+    // as one and untrusted JSON is never decoded further.
+    let signature = parts.signature.ok_or(K::BadSignature)?;
+    if !verify_prechecked(key.dalek(), parts.signing_input.as_bytes(), &signature) {
         return Err(K::BadSignature);
     }
-    let claims: Claims<WireClaims> = untrusted
-        .deserialize_claims_unchecked()
-        .map_err(|_| K::InvalidClaims)?;
-    // Owned from here on: the verified claims are moved into the result, not cloned.
-    let Claims {
-        expiration,
-        issued_at,
-        not_before,
-        custom: wire,
-        ..
-    } = claims;
+    let wire: WireClaims = serde_json::from_slice(&parts.payload).map_err(|_| K::InvalidClaims)?;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }
-    let audience = match wire.aud {
-        Audience::One(a) => vec![a],
-        Audience::Many(list) => list,
-    };
-    if !audience.iter().any(|a| a == &config.audience) {
+    if !wire.aud.iter().any(|a| a == &config.audience) {
         return Err(K::WrongAudience);
     }
-    let exp = expiration.ok_or(K::InvalidClaims)?;
-    let iat = issued_at.ok_or(K::InvalidClaims)?;
     let leeway_s = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
     let now_s = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    if exp.timestamp().saturating_add(leeway_s) <= now_s {
+    if wire.exp.saturating_add(leeway_s) <= now_s {
         return Err(K::Expired);
     }
-    if iat.timestamp().saturating_sub(leeway_s) > now_s {
+    if wire.iat.saturating_sub(leeway_s) > now_s {
         return Err(K::NotYetValid);
     }
-    if let Some(nbf) = not_before {
-        if nbf.timestamp().saturating_sub(leeway_s) > now_s {
+    if let Some(nbf) = wire.nbf {
+        if nbf.saturating_sub(leeway_s) > now_s {
             return Err(K::NotYetValid);
         }
     }
-    let ts = |d: DateTime<Utc>| Timestamp::from_secs(u64::try_from(d.timestamp()).unwrap_or(0));
+    let ts = |s: i64| Timestamp::from_secs(u64::try_from(s).unwrap_or(0));
     Ok(VerifiedAccessToken {
         issuer: wire.iss,
         subject: wire.sub,
-        audience,
+        audience: wire.aud,
         session_id: wire.sid,
         token_id: wire.jti,
-        issued_at: ts(iat),
-        expires_at: ts(exp),
-        not_before: not_before.map(ts),
+        issued_at: ts(wire.iat),
+        expires_at: ts(wire.exp),
+        not_before: wire.nbf.map(ts),
         kid: kid.to_owned(),
         claims: wire.extra,
     })

@@ -535,10 +535,12 @@ pub fn cases() -> Vec<Case> {
         &format!("{{\"deep\":{}{},", "[".repeat(500), "]".repeat(500)),
         1,
     );
+    // An unknown header member is skipped without building it (no recursion, no allocation),
+    // so a deeply nested one on an otherwise valid token is as harmless as `jku` above.
     add(
-        "deeply_nested_header",
+        "deeply_nested_header_member_skipped",
         sign_texts(&k, &deep_header, &claims().to_string()),
-        Some("token_malformed"),
+        None,
     );
 
     // Every single-bit flip of a valid token is refused.
