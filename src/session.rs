@@ -153,24 +153,69 @@ impl fmt::Display for Subject {
     }
 }
 
-/// Serde helper: 32 bytes as unpadded base64url.
+/// Serde helper: 32 bytes as unpadded base64url, read without an intermediate `String`.
+///
+/// Hashes of refresh secrets are decoded with the table-driven `base64` engine: a session
+/// record carries up to [`MAX_RETIRED_HASHES`] of them and decoding them in constant time was a
+/// quarter of a rotation. Sealed secrets keep the constant-time `base64ct`.
 mod b64 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde::de::{self, Visitor};
+
     use super::*;
 
     pub fn serialize<S: Serializer>(
         bytes: &[u8; 32],
         s: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&Base64UrlUnpadded::encode_string(bytes))
+        let mut text = [0u8; 43];
+        match Base64UrlUnpadded::encode(bytes, &mut text) {
+            Ok(t) => s.serialize_str(t),
+            Err(_) => Err(serde::ser::Error::custom("base64url encoding")),
+        }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<[u8; 32], D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let mut out = [0u8; 32];
-        match Base64UrlUnpadded::decode(s.as_bytes(), &mut out) {
-            Ok(b) if b.len() == 32 => Ok(out),
-            _ => Err(serde::de::Error::custom("expected 32 bytes of base64url")),
+    /// Which decoder reads the text.
+    #[derive(Clone, Copy)]
+    pub enum Decoder {
+        /// Public data (hashes).
+        Fast,
+        /// Secret material.
+        ConstantTime,
+    }
+
+    struct Bytes32(Decoder);
+
+    impl Visitor<'_> for Bytes32 {
+        type Value = [u8; 32];
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("32 bytes of unpadded base64url")
         }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<[u8; 32], E> {
+            let mut out = [0u8; 32];
+            let decoded = match self.0 {
+                Decoder::Fast => (v.len() == 43)
+                    .then(|| URL_SAFE_NO_PAD.decode_slice(v, &mut out).ok())
+                    .flatten(),
+                Decoder::ConstantTime => {
+                    Base64UrlUnpadded::decode(v, &mut out).ok().map(<[u8]>::len)
+                }
+            };
+            match decoded {
+                Some(32) => Ok(out),
+                _ => Err(E::custom("expected 32 bytes of base64url")),
+            }
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+        decoder: Decoder,
+    ) -> std::result::Result<[u8; 32], D::Error> {
+        d.deserialize_str(Bytes32(decoder))
     }
 }
 
@@ -182,7 +227,7 @@ impl Serialize for SecretHash {
 
 impl<'de> Deserialize<'de> for SecretHash {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        b64::deserialize(d).map(SecretHash::from_bytes)
+        b64::deserialize(d, b64::Decoder::Fast).map(SecretHash::from_bytes)
     }
 }
 
@@ -194,7 +239,7 @@ impl Serialize for SealedSecret {
 
 impl<'de> Deserialize<'de> for SealedSecret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        b64::deserialize(d).map(SealedSecret::from_bytes)
+        b64::deserialize(d, b64::Decoder::ConstantTime).map(SealedSecret::from_bytes)
     }
 }
 
@@ -369,6 +414,46 @@ impl From<&SessionRecord> for SessionInfo {
             idle_expires_at: r.idle_expiry(),
             absolute_expires_at: r.absolute_expiry,
             client: r.client.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests
+mod tests {
+    use super::*;
+
+    /// Hashes (fast decoder) and sealed secrets (constant-time decoder) accept exactly the
+    /// canonical 43-character encoding of 32 bytes.
+    #[test]
+    fn record_bytes_accept_only_canonical_base64url() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| u8::try_from((i * 37 + 250) % 256).unwrap());
+        let text = serde_json::to_string(&SecretHash::from_bytes(bytes)).unwrap();
+        assert_eq!(text.len(), 45);
+        let hash: SecretHash = serde_json::from_str(&text).unwrap();
+        assert_eq!(hash.as_bytes(), &bytes);
+        let sealed: SealedSecret = serde_json::from_str(&text).unwrap();
+        assert_eq!(sealed.as_bytes(), &bytes);
+
+        let body = &text[1..44];
+        // The last character carries 4 bits of data and 2 that must be zero: the next character
+        // of the alphabet sets one of those.
+        const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = ALPHABET.find(&body[42..]).unwrap();
+        assert_eq!(index % 4, 0);
+        let non_canonical = &ALPHABET[index + 1..index + 2];
+        for bad in [
+            format!("\"{body}=\""),
+            format!("\"{}\"", &body[..42]),
+            format!("\"{body}A\""),
+            format!("\"{}{non_canonical}\"", &body[..42]),
+            format!("\"{}+\"", &body[..42]),
+            "\"\"".to_owned(),
+            "7".to_owned(),
+            "null".to_owned(),
+        ] {
+            assert!(serde_json::from_str::<SecretHash>(&bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<SealedSecret>(&bad).is_err(), "{bad}");
         }
     }
 }
