@@ -78,15 +78,18 @@ export type Expect = "absent" | "any" | { version: string };
  * strings that change on every write. `expiresAt` is only a garbage-collection hint.
  */
 export interface SessionStore {
-  get(key: string): Promise<{ value: string; version: string } | null>;
+  get(key: string): MaybePromise<{ value: string; version: string } | null>;
   set(
     key: string,
     value: string,
     options: { expect: Expect; expiresAt?: number },
-  ): Promise<{ ok: true; version: string } | { ok: false }>;
-  delete(key: string): Promise<void>;
-  list(prefix: string, options: { cursor?: string; limit: number }): Promise<{ keys: string[]; cursor?: string | null }>;
+  ): MaybePromise<{ ok: true; version: string } | { ok: false }>;
+  delete(key: string): MaybePromise<void>;
+  list(prefix: string, options: { cursor?: string; limit: number }): MaybePromise<{ keys: string[]; cursor?: string | null }>;
 }
+
+/** A store method may answer synchronously (a value) or asynchronously (a Promise or thenable). */
+export type MaybePromise<T> = T | PromiseLike<T>;
 
 /** Client metadata shown when listing sessions. */
 export interface ClientInfo {

@@ -65,3 +65,14 @@ pub fn array_elements(v: &JsValue, max: u32) -> Result<Option<Vec<JsValue>>, JsV
     }
     Ok(Some(out))
 }
+
+/// Whether `v` must be awaited: an object or function with a callable `then` (a Promise from
+/// any realm or library). Read with a catching `Reflect.get`; a `then` getter that throws counts
+/// as thenable, so `Promise.resolve` reports its exception as a rejection. `instanceof` is not
+/// used: it would run a Proxy's `getPrototypeOf` trap uncaught.
+pub fn is_thenable(v: &JsValue) -> bool {
+    if !(v.is_object() || v.is_function()) || v.is_null() {
+        return false;
+    }
+    Reflect::get(v, &JsValue::from_str("then")).map_or(true, |then| then.is_function())
+}

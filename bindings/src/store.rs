@@ -1,6 +1,8 @@
 //! The bridge from any JS store object to the core's [`Store`] trait.
 //!
-//! A JS store has four methods returning Promises (or plain values):
+//! A JS store has four methods returning Promises or plain values (a synchronous store such as
+//! `MemoryStore` or Durable Object `storage.kv` returns values, which are used without a trip
+//! through the microtask queue):
 //! `get(key) → {value, version} | null`, `set(key, value, {expect, expiresAt}) → {ok: true,
 //! version} | {ok: false}` where `expect` is `"absent"`, `"any"` or `{version}`,
 //! `delete(key)`, and `list(prefix, {cursor, limit}) → {keys, cursor}`. A thrown exception or
@@ -63,6 +65,9 @@ impl JsStore {
         let returned = f
             .apply(&self.this, &args)
             .map_err(|e| StoreError::unavailable(format!("store.{op} threw: {}", describe(&e))))?;
+        if !crate::js::is_thenable(&returned) {
+            return Ok(returned);
+        }
         JsFuture::from(Promise::resolve(&returned))
             .await
             .map_err(|e| StoreError::unavailable(format!("store.{op} rejected: {}", describe(&e))))

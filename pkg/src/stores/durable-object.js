@@ -20,22 +20,23 @@ const page = (keys, limit) => {
   return { keys: shown, cursor: keys.length > limit ? shown[shown.length - 1] : null };
 };
 
+// Plain return values, no Promises: the authority reads and writes without yielding at all.
 function syncStore(kv) {
   return {
-    async get(key) {
+    get(key) {
       const e = kv.get(key);
       return e === undefined ? null : { value: e.value, version: e.version };
     },
-    async set(key, value, { expect = "any" } = {}) {
+    set(key, value, { expect = "any" } = {}) {
       if (!matches(kv.get(key), expect)) return { ok: false };
       const version = newVersion();
       kv.put(key, { value, version });
       return { ok: true, version };
     },
-    async delete(key) {
+    delete(key) {
       kv.delete(key);
     },
-    async list(prefix, { cursor, limit = 100 } = {}) {
+    list(prefix, { cursor, limit = 100 } = {}) {
       // The synchronous list has no startAfter: start just after the cursor instead.
       const options = { prefix, limit: limit + 1 };
       if (cursor != null) options.start = `${cursor}\0`;

@@ -75,6 +75,15 @@ const FAILURES = {
   ],
   "returns a rejected promise": [() => Promise.reject(new Error("timeout")), "store_unavailable"],
   "rejects with undefined": [() => Promise.reject(undefined), "store_unavailable"],
+  "returns a thenable whose then getter throws": [
+    () => ({
+      get then() {
+        throw new Error("trap");
+      },
+    }),
+    "store_unavailable",
+  ],
+  "returns a foreign thenable that rejects": [() => ({ then: (_, reject) => reject(new Error("late")) }), "store_unavailable"],
   "is an async function that throws": [
     async () => {
       throw new TypeError("network");
@@ -198,8 +207,23 @@ test("a record that is not valid JSON → store_corrupt_record", async () => {
   await mustRenew(authority, s.refreshToken);
 });
 
-test("a store returning plain values instead of promises works end to end", async () => {
-  const { authority, clock, verifier } = setup({ store: new PlainValueStore() });
+/** The plain-value store behind foreign thenables (objects with a `then`, not native Promises). */
+function thenableStore() {
+  const inner = new PlainValueStore();
+  const later = (value) => ({ then: (resolve) => queueMicrotask(() => resolve(value)) });
+  return {
+    get: (...a) => later(inner.get(...a)),
+    set: (...a) => later(inner.set(...a)),
+    delete: (...a) => later(inner.delete(...a)),
+    list: (...a) => later(inner.list(...a)),
+  };
+}
+
+for (const [kind, make] of [
+  ["plain values instead of promises", () => new PlainValueStore()],
+  ["foreign thenables", thenableStore],
+]) test(`a store returning ${kind} works end to end`, async () => {
+  const { authority, clock, verifier } = setup({ store: make() });
   const a = await authority.issue({ subject: "plain", client: { ip: "192.0.2.1" } });
   const b = await authority.issue({ subject: "plain", familyId: a.familyId });
   const r = await mustRenew(authority, a.refreshToken);
