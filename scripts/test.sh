@@ -21,6 +21,7 @@ step "clippy (core natively and on wasm32, bindings on wasm32; warnings are erro
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p webgates-sessions --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p webgates-sessions-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p webgates-sessions-wasm --all-targets --no-default-features --target wasm32-unknown-unknown -- -D warnings
 
 step "docs (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p webgates-sessions --quiet
@@ -53,8 +54,9 @@ step "npm dependencies (pkg/)"
 step "build the package: release wasm, wasm-bindgen glue, wasm-opt (installs the pinned CLI if missing)"
 (cd pkg && npm run --silent build)
 
-step "wasm-bindgen tests of the bindings (Node)"
+step "wasm-bindgen tests of the bindings (Node): full module, then the verifier-only module"
 cargo test -p webgates-sessions-wasm --target wasm32-unknown-unknown
+cargo test -p webgates-sessions-wasm --no-default-features --target wasm32-unknown-unknown --test parity
 
 step "package tests: Node, Deno (real Deno KV), workerd (Miniflare), TypeScript declarations"
 (cd pkg && npm test)

@@ -1,6 +1,6 @@
 //! wasm-bindgen tests of the exports, run in Node by `wasm-bindgen-test-runner`: a JS store
 //! object bridged into the core, outcomes as plain objects, and bad input as coded errors.
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "authority"))]
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};

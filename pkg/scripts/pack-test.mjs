@@ -51,6 +51,15 @@ try {
     "src/stores/deno-kv.js",
     "src/stores/durable-object.js",
     "src/stores/workers-kv.js",
+    "src/verifier-class.js",
+    "src/verifier/api.js",
+    "src/verifier/node.js",
+    "src/verifier/deno.js",
+    "src/verifier/workerd.js",
+    "src/verifier/browser.js",
+    "wasm/webgates_sessions_verifier.js",
+    "wasm/webgates_sessions_verifier_bg.wasm",
+    "verifier.d.ts",
   ]) {
     check(files.includes(required), `tarball contains ${required}`);
   }
@@ -92,11 +101,15 @@ assert.equal(typeof denoKvStore, "function");
 assert.equal(typeof durableObjectStore, "function");
 assert.equal(typeof workersKvStore, "function");
 try { new Authority({ issuer: "x" }); assert.fail("no throw"); } catch (e) { assert.equal(e.code, "invalid_input"); }
+const small = await import("webgates-sessions/verifier");
+assert.deepEqual(Object.keys(small), ["Verifier"]);
+const resource = new small.Verifier({ issuer: "https://auth.example", audience: "api.example", jwks: authority.jwks(), clock });
+assert.deepEqual(resource.verify(r.accessToken), claims);
 console.log("smoke ok");
 `,
   );
   const out = run(process.execPath, ["smoke.mjs"], app);
-  check(out.includes("smoke ok"), "import 'webgates-sessions' by name: issue, renew, verify");
+  check(out.includes("smoke ok"), "import 'webgates-sessions' and 'webgates-sessions/verifier' by name: issue, renew, verify");
 
   // 4. The packed types resolve through package.json "exports" → "types" under NodeNext.
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
@@ -104,6 +117,8 @@ console.log("smoke ok");
     writeFileSync(
       join(app, "typed.ts"),
       `import { Authority, MemoryStore, generateSigningKey, type RenewOutcome } from "webgates-sessions";
+import { Verifier, type AccessTokenClaims } from "webgates-sessions/verifier";
+export const check = (t: string): AccessTokenClaims => new Verifier({ issuer: "i", audience: "a", jwks: { keys: [] } }).verify(t);
 const a = new Authority({ issuer: "i", audience: "a", signingKeys: [generateSigningKey()], store: new MemoryStore() });
 export async function f(t: string): Promise<string> {
   const r: RenewOutcome = await a.renew(t);
@@ -127,7 +142,7 @@ new Authority({ issuer: "i", audience: "a", signingKeys: [generateSigningKey()],
       typed = false;
       console.log(e.stdout || e.message);
     }
-    check(typed, "the packed index.d.ts type-checks a NodeNext consumer importing by name");
+    check(typed, "the packed index.d.ts and verifier.d.ts type-check a NodeNext consumer importing by name");
   } else {
     console.log("skip type check: typescript is not installed in pkg/node_modules");
   }

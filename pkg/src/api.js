@@ -11,12 +11,12 @@ import {
   generateSigningKey as wasmGenerateSigningKey,
 } from "../wasm/webgates_sessions_wasm.js";
 
+import { freed, verifierClass } from "./verifier-class.js";
+
 export { MemoryStore } from "./stores/memory.js";
 export { denoKvStore } from "./stores/deno-kv.js";
 export { durableObjectStore } from "./stores/durable-object.js";
 export { workersKvStore } from "./stores/workers-kv.js";
-
-const freed = (what) => Object.assign(new Error(`${what} was freed`), { code: "instance_freed" });
 
 export class Authority {
   #inner;
@@ -82,25 +82,7 @@ export class Authority {
   }
 }
 
-export class Verifier {
-  #inner;
-
-  constructor(options) {
-    this.#inner = new WasmVerifier(options);
-  }
-
-  verify(accessToken) {
-    if (this.#inner === undefined) throw freed("this Verifier");
-    return this.#inner.verify(accessToken);
-  }
-
-  /** Releases the wasm memory now instead of at garbage collection; later calls throw. */
-  free() {
-    const inner = this.#inner;
-    this.#inner = undefined;
-    inner?.free();
-  }
-}
+export const Verifier = verifierClass(WasmVerifier);
 
 export function generateSigningKey() {
   return wasmGenerateSigningKey();

@@ -32,6 +32,9 @@ import {
   type VerifierOptions,
   type WebgatesError,
 } from "webgates-sessions";
+import { Verifier as SmallVerifier, type AccessTokenClaims as SmallClaims } from "webgates-sessions/verifier";
+// @ts-expect-error — the verifier-only entry point has no Authority.
+import { Authority as NoAuthority } from "webgates-sessions/verifier";
 
 // ---------------------------------------------------------------------------------------------
 // A tiny custom store: the SessionStore interface implemented by hand.
@@ -315,4 +318,11 @@ export async function main(): Promise<void> {
 
   authority.free();
   void [asJwk, kid, text, size, purged, stores, events];
+
+  // The verifier-only entry point: the same Verifier API and claim types.
+  const small = new SmallVerifier({ issuer: "https://auth.example", audience: "api", jwks: authority.jwks() });
+  const smallClaims: SmallClaims = small.verify("token");
+  const sameClaims: AccessTokenClaims = smallClaims;
+  small.free();
+  void [sameClaims, NoAuthority];
 }

@@ -1,0 +1,331 @@
+//! The `Authority` export and `generateSigningKey`: everything that signs, holds a store or
+//! runs hooks. Built only with the `authority` feature (the default); the verifier-only build
+//! leaves it out.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{Array, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use webgates_sessions::context::ClientInfo;
+use webgates_sessions::keys::Jwk;
+use webgates_sessions::tokens::access::MAX_APP_CLAIMS_BYTES;
+use webgates_sessions::{
+    Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, PublicKey, RevokeTarget, SessionId,
+    SigningKey, Subject,
+};
+
+use crate::args::{
+    get, json_object, opt_function, opt_seconds, opt_string, options, req_string, string,
+    MAX_STRING_UNITS,
+};
+use crate::convert;
+use crate::env::{JsClock, JsEvents, WebCrypto};
+use crate::errors::{config_error, core_error, type_error};
+use crate::hook::JsHook;
+use crate::store::JsStore;
+use crate::DAY;
+use crate::{args, js};
+
+enum Inner {
+    Plain(Authority<JsStore>),
+    Hooked(Authority<JsStore, JsHook>),
+}
+
+macro_rules! with_authority {
+    ($inner:expr, $a:ident => $body:expr) => {
+        match &*$inner {
+            Inner::Plain($a) => $body,
+            Inner::Hooked($a) => $body,
+        }
+    };
+}
+
+fn jwk_from_js(value: &JsValue, name: &str) -> Result<Jwk, JsValue> {
+    let obj = json_object(value, name, 4096)?;
+    serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|_| type_error(name, "is not a JWK"))
+}
+
+fn reject(err: JsValue) -> Promise {
+    Promise::reject(&err)
+}
+
+/// The auth authority: issues, renews, revokes and lists sessions against a JS store.
+#[wasm_bindgen(js_name = Authority)]
+pub struct WasmAuthority {
+    inner: Rc<Inner>,
+    clock: Arc<JsClock>,
+}
+
+#[wasm_bindgen(js_class = Authority)]
+impl WasmAuthority {
+    /// `new Authority({ issuer, audience, signingKeys, store, ... })`; see the TypeScript types.
+    #[wasm_bindgen(constructor)]
+    pub fn new(opts: JsValue) -> Result<WasmAuthority, JsValue> {
+        let o = options(
+            &opts,
+            "options",
+            &[
+                "issuer",
+                "audience",
+                "signingKeys",
+                "store",
+                "accessTokenTtl",
+                "refreshIdleTtl",
+                "refreshAbsoluteTtl",
+                "graceWindow",
+                "leaseTtl",
+                "leeway",
+                "renewalWindow",
+                "clock",
+                "onEvent",
+                "claimsHook",
+            ],
+        )?;
+        let mut config = AuthorityConfig::new(
+            req_string(o, "issuer", 1024)?,
+            req_string(o, "audience", 1024)?,
+        );
+        if let Some(d) = opt_seconds(o, "accessTokenTtl", DAY)? {
+            config.access_token_ttl = d;
+        }
+        if let Some(d) = opt_seconds(o, "refreshIdleTtl", 366.0 * DAY)? {
+            config.refresh_idle_ttl = d;
+        }
+        if let Some(d) = opt_seconds(o, "refreshAbsoluteTtl", 366.0 * DAY)? {
+            config.refresh_absolute_ttl = d;
+        }
+        if let Some(d) = opt_seconds(o, "graceWindow", DAY)? {
+            config.grace_window = d;
+        }
+        if let Some(d) = opt_seconds(o, "leaseTtl", DAY)? {
+            config.lease_ttl = d;
+        }
+        if let Some(d) = opt_seconds(o, "leeway", DAY)? {
+            config.leeway = d;
+        }
+        if let Some(d) = opt_seconds(o, "renewalWindow", DAY)? {
+            config.renewal_window = d;
+        }
+        let keys_value = get(o, "signingKeys")?;
+        let keys_array = js::array_elements(&keys_value, 100_000)
+            .map_err(|_| type_error("signingKeys", "must be an array of private JWKs"))?
+            .ok_or_else(|| type_error("signingKeys", "must be an array of private JWKs"))?;
+        if keys_array.len() > 64 {
+            return Err(config_error("signingKeys", "at most 64 keys"));
+        }
+        let mut keys = Vec::new();
+        for k in &keys_array {
+            keys.push(
+                SigningKey::from_jwk(&jwk_from_js(k, "signingKeys[]")?)
+                    .map_err(|e| core_error(&e))?,
+            );
+        }
+        let keys = KeySet::from_signing_keys(keys).map_err(|e| core_error(&e))?;
+        let store = JsStore::new(get(o, "store")?)?;
+        let clock = Arc::new(JsClock::new(opt_function(o, "clock")?)?);
+        let events = opt_function(o, "onEvent")?;
+        let hook = opt_function(o, "claimsHook")?;
+        let mut builder = Authority::builder(config, keys, store)
+            .clock(clock.clone())
+            .random(Arc::new(WebCrypto::default()));
+        if let Some(f) = events {
+            builder = builder.events(Arc::new(JsEvents(f)));
+        }
+        let inner = match hook {
+            None => Inner::Plain(builder.build().map_err(|e| core_error(&e))?),
+            Some(f) => Inner::Hooked(
+                builder
+                    .claims_hook(JsHook(f))
+                    .build()
+                    .map_err(|e| core_error(&e))?,
+            ),
+        };
+        Ok(WasmAuthority {
+            inner: Rc::new(inner),
+            clock,
+        })
+    }
+
+    fn start(&self) -> Result<Rc<Inner>, JsValue> {
+        self.clock.check()?;
+        Ok(self.inner.clone())
+    }
+
+    /// `issue({ subject, claims?, client?, familyId? })` → Promise of the new session.
+    pub fn issue(&self, request: JsValue) -> Promise {
+        let parsed = parse_issue(&request).and_then(|r| Ok((r, self.start()?)));
+        let (request, inner) = match parsed {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        future_to_promise(async move {
+            let issued =
+                with_authority!(inner, a => a.issue(request).await).map_err(|e| core_error(&e))?;
+            Ok(convert::issued(&issued))
+        })
+    }
+
+    /// `renew(refreshToken)` → Promise of `{ outcome, ... }`.
+    pub fn renew(&self, refresh_token: JsValue) -> Promise {
+        let token = match string(&refresh_token, "refreshToken", MAX_STRING_UNITS) {
+            Ok(t) => t,
+            Err(e) => return reject(e),
+        };
+        let inner = match self.start() {
+            Ok(i) => i,
+            Err(e) => return reject(e),
+        };
+        future_to_promise(async move {
+            let outcome =
+                with_authority!(inner, a => a.renew(&token).await).map_err(|e| core_error(&e))?;
+            Ok(convert::outcome(&outcome))
+        })
+    }
+
+    /// `revoke({ sessionId } | { familyId } | { subject })` → Promise of whether anything was found.
+    pub fn revoke(&self, target: JsValue) -> Promise {
+        let parsed = parse_target(&target).and_then(|t| Ok((t, self.start()?)));
+        let (target, inner) = match parsed {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        future_to_promise(async move {
+            let found =
+                with_authority!(inner, a => a.revoke(target).await).map_err(|e| core_error(&e))?;
+            Ok(JsValue::from_bool(found))
+        })
+    }
+
+    /// `listSessions(subject)` → Promise of the subject's live sessions, newest first.
+    #[wasm_bindgen(js_name = listSessions)]
+    pub fn list_sessions(&self, subject: JsValue) -> Promise {
+        let parsed = parse_subject(&subject, "subject").and_then(|s| Ok((s, self.start()?)));
+        let (subject, inner) = match parsed {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        future_to_promise(async move {
+            let list = with_authority!(inner, a => a.list_sessions(&subject).await)
+                .map_err(|e| core_error(&e))?;
+            let out = Array::new();
+            for s in &list {
+                out.push(&convert::session_info(s, &subject));
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// The JWKS to publish: `{ keys: [public JWKs] }`.
+    pub fn jwks(&self) -> Result<JsValue, JsValue> {
+        convert::to_js(&with_authority!(self.inner, a => a.jwks()))
+    }
+
+    /// The `kid` that signs new tokens.
+    #[wasm_bindgen(js_name = activeKid)]
+    pub fn active_kid(&self) -> String {
+        with_authority!(self.inner, a => a.active_kid())
+    }
+
+    /// Adds a private JWK as a signing key (verifies at once, signs after `activateKey`).
+    #[wasm_bindgen(js_name = addSigningKey)]
+    pub fn add_signing_key(&self, jwk: JsValue) -> Result<(), JsValue> {
+        let key = SigningKey::from_jwk(&jwk_from_js(&jwk, "jwk")?).map_err(|e| core_error(&e))?;
+        with_authority!(self.inner, a => a.add_signing_key(key)).map_err(|e| core_error(&e))
+    }
+
+    /// Adds a public JWK as a verify-only key.
+    #[wasm_bindgen(js_name = addVerifyKey)]
+    pub fn add_verify_key(&self, jwk: JsValue) -> Result<(), JsValue> {
+        let key = PublicKey::from_jwk(&jwk_from_js(&jwk, "jwk")?).map_err(|e| core_error(&e))?;
+        with_authority!(self.inner, a => a.add_verify_key(key)).map_err(|e| core_error(&e))
+    }
+
+    /// Makes `kid` the signing key.
+    #[wasm_bindgen(js_name = activateKey)]
+    pub fn activate_key(&self, kid: JsValue) -> Result<(), JsValue> {
+        let kid = string(&kid, "kid", 256)?;
+        with_authority!(self.inner, a => a.activate_key(&kid)).map_err(|e| core_error(&e))
+    }
+
+    /// Removes `kid` from the key set (not the active key).
+    #[wasm_bindgen(js_name = retireKey)]
+    pub fn retire_key(&self, kid: JsValue) -> Result<(), JsValue> {
+        let kid = string(&kid, "kid", 256)?;
+        with_authority!(self.inner, a => a.retire_key(&kid)).map_err(|e| core_error(&e))
+    }
+
+    /// `renewalAdvice(accessExpiresAtMs)` → `"notNeeded" | "advised" | "required"`.
+    #[wasm_bindgen(js_name = renewalAdvice)]
+    pub fn renewal_advice(&self, access_expires_at: JsValue) -> Result<String, JsValue> {
+        let ms = args::epoch_millis(&access_expires_at, "accessExpiresAt")?;
+        self.clock.check()?;
+        let advice = with_authority!(self.inner, a => a.renewal_advice(webgates_sessions::Timestamp::from_millis(ms)));
+        Ok(match advice {
+            webgates_sessions::renewal::RenewalAdvice::NotNeeded => "notNeeded",
+            webgates_sessions::renewal::RenewalAdvice::Advised => "advised",
+            webgates_sessions::renewal::RenewalAdvice::Required => "required",
+        }
+        .to_owned())
+    }
+}
+
+fn parse_subject(value: &JsValue, name: &str) -> Result<Subject, JsValue> {
+    Subject::new(string(value, name, 1024)?).map_err(|e| core_error(&e))
+}
+
+fn parse_issue(value: &JsValue) -> Result<IssueRequest, JsValue> {
+    let o = options(
+        value,
+        "request",
+        &["subject", "claims", "client", "familyId"],
+    )?;
+    let mut request = IssueRequest::new(parse_subject(&get(o, "subject")?, "subject")?);
+    let claims = get(o, "claims")?;
+    if !claims.is_undefined() {
+        request.claims = json_object(&claims, "claims", MAX_APP_CLAIMS_BYTES)?;
+    }
+    let client = get(o, "client")?;
+    if !client.is_undefined() {
+        let c = options(&client, "client", &["userAgent", "ip", "deviceId"])?;
+        request.client = ClientInfo {
+            user_agent: opt_string(c, "userAgent", 1024)?,
+            ip: opt_string(c, "ip", 256)?,
+            device_id: opt_string(c, "deviceId", 256)?,
+        };
+    }
+    if let Some(f) = opt_string(o, "familyId", 64)? {
+        request.family = Some(FamilyId::parse(&f).map_err(|e| core_error(&e))?);
+    }
+    request.validate().map_err(|e| core_error(&e))?;
+    Ok(request)
+}
+
+fn parse_target(value: &JsValue) -> Result<RevokeTarget, JsValue> {
+    let o = options(value, "target", &["sessionId", "familyId", "subject"])?;
+    let sid = opt_string(o, "sessionId", 64)?;
+    let fid = opt_string(o, "familyId", 64)?;
+    let subject = get(o, "subject")?;
+    match (sid, fid, subject.is_undefined()) {
+        (Some(s), None, true) => Ok(RevokeTarget::Session(
+            SessionId::parse(&s).map_err(|e| core_error(&e))?,
+        )),
+        (None, Some(f), true) => Ok(RevokeTarget::Family(
+            FamilyId::parse(&f).map_err(|e| core_error(&e))?,
+        )),
+        (None, None, false) => Ok(RevokeTarget::Subject(parse_subject(&subject, "subject")?)),
+        _ => Err(type_error(
+            "target",
+            "exactly one of sessionId, familyId or subject",
+        )),
+    }
+}
+
+/// A new Ed25519 signing key as a private JWK (`kty`, `crv`, `x`, `d`, `kid`, `alg`, `use`).
+#[wasm_bindgen(js_name = generateSigningKey)]
+pub fn generate_signing_key() -> Result<JsValue, JsValue> {
+    let key = SigningKey::generate(&WebCrypto::default()).map_err(|e| core_error(&e))?;
+    convert::to_js(&key.to_private_jwk())
+}

@@ -1,0 +1,103 @@
+// `webgates-sessions/verifier`: the verifier-only wasm module gives exactly the main module's
+// verdicts, claims and error codes, and exports nothing that signs.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import test from "node:test";
+import { Verifier as FullVerifier } from "../../src/node.js";
+import * as small from "../../src/verifier/node.js";
+import { AUDIENCE, ISSUER, SEC, mulberry32, setup, throwsCode } from "./support.js";
+
+const SmallVerifier = small.Verifier;
+
+/** Runs `fn`, returning its result or the error's constructor name and code. */
+function outcome(fn) {
+  try {
+    return { ok: fn() };
+  } catch (e) {
+    return { error: e?.constructor?.name, code: e?.code, trap: e instanceof WebAssembly.RuntimeError };
+  }
+}
+
+test("the entry point exports Verifier only", () => {
+  assert.deepEqual(Object.keys(small).sort(), ["Verifier"]);
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  assert.equal(pkg.exports["./verifier"].node, "./src/verifier/node.js");
+  assert.ok(pkg.files.includes("wasm/webgates_sessions_verifier_bg.wasm"));
+});
+
+test("the verifier-only module is less than 60 % of the full module", () => {
+  const size = (name) => readFileSync(new URL(`../../wasm/${name}_bg.wasm`, import.meta.url)).length;
+  const ratio = size("webgates_sessions_verifier") / size("webgates_sessions_wasm");
+  assert.ok(ratio < 0.6, `verifier module is ${(ratio * 100).toFixed(0)} % of the full module`);
+});
+
+test("same claims and same refusals as the main entry point, token for token", async () => {
+  const { authority, clock } = setup();
+  const options = { issuer: ISSUER, audience: AUDIENCE, jwks: authority.jwks(), clock: clock.now };
+  const full = new FullVerifier(options);
+  const verifier = new SmallVerifier(options);
+  const rand = mulberry32(7);
+  const tokens = [];
+  for (let i = 0; i < 12; i++) {
+    const claims = { n: rand(), tier: i % 2 ? "gold" : "free", nested: { list: [i, -i, 1.5e300] } };
+    tokens.push((await authority.issue({ subject: `user-${i}`, claims })).accessToken);
+  }
+  const good = tokens[0];
+  const [h, p, s] = good.split(".");
+  const flip = (str, i) => str.slice(0, i) + (str[i] === "A" ? "B" : "A") + str.slice(i + 1);
+  const bad = [
+    "",
+    "a.b.c",
+    good + ".",
+    `${h}.${p}.${flip(s, 10)}`,
+    `${h}.${flip(p, 5)}.${s}`,
+    `${flip(h, 3)}.${p}.${s}`,
+    `${h}.${p}`,
+    "x".repeat(9000),
+    42,
+    null,
+    undefined,
+    { toString: () => good },
+    new String(good),
+  ];
+  for (let i = 0; i < good.length; i += 7) bad.push(flip(good, i));
+  for (const token of [...tokens, ...bad]) {
+    const a = outcome(() => full.verify(token));
+    const b = outcome(() => verifier.verify(token));
+    assert.deepEqual(b, a, `token ${String(token).slice(0, 40)}`);
+    assert.ok(!b.trap);
+  }
+  // Expired and not-yet-valid, by the injected clock.
+  clock.advance(3600 * SEC);
+  assert.deepEqual(outcome(() => verifier.verify(good)), outcome(() => full.verify(good)));
+  assert.equal(outcome(() => verifier.verify(good)).code, "token_expired");
+  // A verifier trusting other keys refuses with token_unknown_kid.
+  const other = new SmallVerifier({ ...options, jwks: setup().authority.jwks() });
+  throwsCode(() => other.verify(tokens[1]), { code: "token_unknown_kid" });
+});
+
+test("bad options give the same coded errors; use after free is instance_freed", () => {
+  const { authority } = setup();
+  const jwks = authority.jwks();
+  for (const [i, options] of [
+    undefined,
+    null,
+    42,
+    {},
+    { issuer: ISSUER, audience: AUDIENCE },
+    { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [] } },
+    { issuer: ISSUER, audience: AUDIENCE, jwks, leeway: -1 },
+    { issuer: ISSUER, audience: AUDIENCE, jwks, extra: true },
+    { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [{ ...jwks.keys[0], x: "AAAA" }] } },
+    new Proxy({}, { get: () => { throw new Error("trap"); } }),
+  ].entries()) {
+    const a = outcome(() => new FullVerifier(options));
+    const b = outcome(() => new SmallVerifier(options));
+    assert.deepEqual(b, a, `options #${i}`);
+    assert.ok(b.code, "refused with a code");
+  }
+  const v = new SmallVerifier({ issuer: ISSUER, audience: AUDIENCE, jwks });
+  v.free();
+  v.free();
+  throwsCode(() => v.verify("x.y.z"), { code: "instance_freed" });
+});
