@@ -1,5 +1,5 @@
 // One cold start, run by bench.mjs in a fresh `node` process per measurement:
-//   node bench/cold-child.mjs <mode>      mode: empty | ours | ours-compile | jose | fast-jwt
+//   node bench/cold-child.mjs <mode>      mode: empty | ours | ours-verifier | ours-compile | jose | fast-jwt
 // Prints one JSON line. Times are performance.now() readings, i.e. milliseconds since this
 // process started (performance.timeOrigin); `hrDone` is process.hrtime (CLOCK_MONOTONIC, shared
 // with the parent) at the first verified token, so the parent can also measure from spawn().
@@ -9,8 +9,9 @@ const mode = process.argv[2];
 const { BENCH_TOKEN: token, BENCH_JWKS: jwksJson, BENCH_ISS: issuer, BENCH_AUD: audience, BENCH_PEM: pem } = process.env;
 const out = { mode, entryMs };
 
-if (mode === "ours") {
-  const { Verifier } = await import("../src/node.js"); // reads, compiles and instantiates the wasm
+if (mode === "ours" || mode === "ours-verifier") {
+  // Reads, compiles and instantiates the wasm: the full module or the verifier-only one.
+  const { Verifier } = await import(mode === "ours" ? "../src/node.js" : "../src/verifier/node.js");
   out.importedMs = performance.now();
   const verifier = new Verifier({ issuer, audience, jwks: JSON.parse(jwksJson) });
   if (verifier.verify(token).sub !== "user-42") throw new Error("bad claims");
