@@ -25,7 +25,8 @@ fn camel_case(snake: &str) -> String {
         if c == '_' {
             upper = true;
         } else if upper {
-            out.extend(c.to_uppercase());
+            // Field names are ASCII; `char::to_uppercase` would link a 13 KB Unicode table.
+            out.push(c.to_ascii_uppercase());
             upper = false;
         } else {
             out.push(c);

@@ -36,18 +36,20 @@ if (have !== locked) {
 // 2. Two release modules from the bindings crate: the whole package (default features) and the
 // verifier-only module behind `webgates-sessions/verifier` (no `authority` feature: no signing,
 // stores or hooks, so about half the size and a faster cold start for resource services).
-// Each is built, given its glue for every runtime (Node, Deno, workerd and bundlers all load the
-// --target web output), and optimised for speed (opt-level 3 is kept for speed; size is won in
-// wasm-opt and features).
+// Each is built with the `wasm-release` profile (Cargo.toml: opt-level 3 for the crypto kernels
+// and serde_json, "z" elsewhere) through `cargo rustc --crate-type cdylib`: the crate is also an
+// rlib (for the wasm-bindgen tests), and Cargo silently skips LTO for a library that is both.
+// Then the glue for every runtime (Node, Deno, workerd and bundlers all load the --target web
+// output) and a wasm-opt pass.
 const out = join(pkg, "wasm");
 mkdirSync(out, { recursive: true });
-const input = join(root, "target/wasm32-unknown-unknown/release/webgates_sessions_wasm.wasm");
+const input = join(root, "target/wasm32-unknown-unknown/wasm-release/webgates_sessions_wasm.wasm");
 const wasmOpt = join(pkg, "node_modules/.bin/wasm-opt");
 for (const [name, features] of [
   ["webgates_sessions_wasm", []],
   ["webgates_sessions_verifier", ["--no-default-features"]],
 ]) {
-  run("cargo", ["build", "--release", "-p", "webgates-sessions-wasm", "--target", "wasm32-unknown-unknown", ...features]);
+  run("cargo", ["rustc", "--profile", "wasm-release", "-p", "webgates-sessions-wasm", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", ...features]);
   run("wasm-bindgen", ["--target", "web", "--out-dir", out, "--out-name", name, input]);
   const wasm = join(out, `${name}_bg.wasm`);
   if (existsSync(wasmOpt)) {
