@@ -2,6 +2,7 @@
 //! `exp`, `iat`, `jti`, `sid` and the application's claims; and the [`Verifier`] that enforces the
 //! whole policy of RFC 8725 / RFC 9068 with public keys only.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,14 +160,15 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
 /// The protected header as received. Only the members the policy reads are decoded; `jku`,
 /// `x5u`, `jwk` and the like are skipped, never used. Any `crit` member (even `null`) is refused.
 #[derive(Deserialize)]
-struct WireHeader {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
+struct WireHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    typ: Option<Cow<'a, str>>,
     #[serde(default)]
     kid: Option<String>,
-    #[serde(default)]
-    cty: Option<String>,
+    #[serde(default, borrow)]
+    cty: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }
@@ -542,8 +544,8 @@ fn verify_with(
     if header.crit {
         return Err(K::UnsupportedCritical);
     }
-    let kid = header.kid.as_deref().ok_or(K::MissingKid)?;
-    let key = keys.get(kid).ok_or(K::UnknownKid)?;
+    let kid = header.kid.ok_or(K::MissingKid)?;
+    let key = keys.get(&kid).ok_or(K::UnknownKid)?;
     // The signature is checked before the claims are parsed, so a forgery is always reported
     // as one and untrusted JSON is never decoded further.
     let signature = parts.signature.ok_or(K::BadSignature)?;
@@ -580,7 +582,7 @@ fn verify_with(
         issued_at: ts(wire.iat),
         expires_at: ts(wire.exp),
         not_before: wire.nbf.map(ts),
-        kid: kid.to_owned(),
+        kid,
         claims: wire.extra,
     })
 }

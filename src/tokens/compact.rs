@@ -45,10 +45,18 @@ pub(crate) fn split(token: &str) -> Result<Compact<'_>, Malformed> {
     }
     let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| Malformed)?;
     let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| Malformed)?;
-    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| Malformed)?;
-    let signature = <&[u8; 64]>::try_from(signature.as_slice())
-        .ok()
-        .map(Signature::from_bytes);
+    // 86 characters are exactly 64 bytes: decoded on the stack. Any other length is still
+    // decoded, so that bad base64 is reported as malformed, but cannot be a signature.
+    let mut raw = [0u8; 64];
+    let signature = if signature.len() == 86 {
+        URL_SAFE_NO_PAD
+            .decode_slice(signature, &mut raw)
+            .map_err(|_| Malformed)?;
+        Some(Signature::from_bytes(&raw))
+    } else {
+        URL_SAFE_NO_PAD.decode(signature).map_err(|_| Malformed)?;
+        None
+    };
     Ok(Compact {
         header,
         payload,
