@@ -44,7 +44,9 @@ fn malformed(op: &str) -> StoreError {
 }
 
 impl JsStore {
-    /// Checks that `value` is an object with `get`, `set`, `delete` and `list` functions.
+    /// Checks that `value` is an object with `get`, `set`, `delete` and `list` functions. A
+    /// store that offers a synchronous twin under `Symbol.for("webgates-sessions.syncStore")`
+    /// (`MemoryStore` does, while its methods are its own) is called through the twin.
     pub fn new(value: JsValue) -> Result<Self, JsValue> {
         if !value.is_object() || value.is_null() {
             return Err(type_error(
@@ -52,6 +54,13 @@ impl JsStore {
                 "must be an object with get/set/delete/list methods",
             ));
         }
+        let twin = Reflect::get(
+            &value,
+            &js_sys::Symbol::for_("webgates-sessions.syncStore").into(),
+        )
+        .ok()
+        .filter(|t| t.is_object() && !t.is_null());
+        let value = twin.unwrap_or(value);
         Ok(Self {
             get: method(&value, "get")?,
             set: method(&value, "set")?,

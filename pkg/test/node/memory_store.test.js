@@ -112,3 +112,54 @@ test("an authority's records carry expiry hints: nothing purged while live, all 
   assert.ok(purged >= 2);
   assert.equal(store.size, 0);
 });
+
+const SYNC = Symbol.for("webgates-sessions.syncStore");
+
+/** Wraps every method of `obj` (own properties) with a call counter. */
+function countCalls(obj) {
+  const counts = { get: 0, set: 0, delete: 0, list: 0 };
+  for (const m of Object.keys(counts)) {
+    const f = obj[m];
+    obj[m] = (...a) => {
+      counts[m]++;
+      return f.apply(obj, a);
+    };
+  }
+  return counts;
+}
+
+test("the authority drives a MemoryStore through its synchronous twin", async () => {
+  const store = new MemoryStore();
+  const twin = countCalls(store[SYNC]);
+  const { authority } = setup({ store });
+  const s = await authority.issue({ subject: "twin" });
+  assert.equal((await authority.renew(s.refreshToken)).outcome, "renewed");
+  assert.equal((await authority.listSessions("twin")).length, 1);
+  assert.ok(twin.get > 0 && twin.set > 0 && twin.list > 0, JSON.stringify(twin));
+  // The twin and the public methods share one state.
+  assert.ok((await store.get(`s/${s.sessionId}`)) !== null);
+});
+
+test("a wrapped or overridden MemoryStore method is always called (the twin steps aside)", async () => {
+  const wrapped = new MemoryStore();
+  const twin = countCalls(wrapped[SYNC]);
+  const calls = countCalls(wrapped);
+  assert.equal(wrapped[SYNC], undefined);
+  const { authority } = setup({ store: wrapped });
+  const s = await authority.issue({ subject: "wrapped" });
+  await authority.renew(s.refreshToken);
+  assert.ok(calls.get > 0 && calls.set > 0, JSON.stringify(calls));
+  assert.deepEqual(twin, { get: 0, set: 0, delete: 0, list: 0 });
+
+  let sets = 0;
+  class Audited extends MemoryStore {
+    async set(...a) {
+      sets++;
+      return super.set(...a);
+    }
+  }
+  const audited = new Audited();
+  assert.equal(audited[SYNC], undefined);
+  await setup({ store: audited }).authority.issue({ subject: "audited" });
+  assert.ok(sets >= 3, `${sets} sets`);
+});
