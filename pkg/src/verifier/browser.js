@@ -1,6 +1,8 @@
 // Bundler / browser entry point of `webgates-sessions/verifier`.
-import init from "../../wasm/webgates_sessions_verifier.js";
+import init, { Verifier as WasmVerifier } from "../../wasm/webgates_sessions_verifier.js";
+import { verifierClass } from "../verifier-class.js";
 
 await init({ module_or_path: new URL("../../wasm/webgates_sessions_verifier_bg.wasm", import.meta.url) });
 
-export * from "./api.js";
+/** Verifies access tokens with public keys only (see the main entry point's `Verifier`). */
+export const Verifier = verifierClass(WasmVerifier);

@@ -1,6 +1,8 @@
 // Deno entry point of `webgates-sessions/verifier` (needs --allow-read for local files).
-import { initSync } from "../../wasm/webgates_sessions_verifier.js";
+import { initSync, Verifier as WasmVerifier } from "../../wasm/webgates_sessions_verifier.js";
+import { verifierClass } from "../verifier-class.js";
 
 initSync({ module: await Deno.readFile(new URL("../../wasm/webgates_sessions_verifier_bg.wasm", import.meta.url)) });
 
-export * from "./api.js";
+/** Verifies access tokens with public keys only (see the main entry point's `Verifier`). */
+export const Verifier = verifierClass(WasmVerifier);
