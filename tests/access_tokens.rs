@@ -617,6 +617,11 @@ fn header_must_be_an_object_and_json_content() {
     e.verifier
         .verify(&sign_texts(&e.key, &header, &claims))
         .expect("cty JSON is the default content type");
+    // JSON whitespace around the object is not a reason to refuse.
+    let header = format!(" \n{{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"{kid}\"}} ");
+    e.verifier
+        .verify(&sign_texts(&e.key, &header, &claims))
+        .expect("whitespace around the header object");
 }
 
 #[test]

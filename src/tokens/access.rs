@@ -521,7 +521,7 @@ fn verify_with(
     }
     let parts = compact::split(token).map_err(|_| K::Malformed)?;
     // A header must be a JSON object (a derived struct would also accept an array).
-    if parts.header.first() != Some(&b'{') {
+    if parts.header.trim_ascii_start().first() != Some(&b'{') {
         return Err(K::Malformed);
     }
     let header: WireHeader = serde_json::from_slice(&parts.header).map_err(|_| K::Malformed)?;
