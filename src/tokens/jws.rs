@@ -3,7 +3,7 @@
 //!
 //! Plain `ed25519-dalek` `verify` accepts `R = identity, S = 0` under a small-order public key:
 //! a universal forgery. Every signature this crate accepts passes the checks of `verify_strict`
-//! (computed faster, see [`verify_prechecked`]). [`verify_signature`] exposes the check for test
+//! (computed faster, see `verify_prechecked`). [`verify_signature`] exposes the check for test
 //! vectors.
 
 use std::sync::OnceLock;
