@@ -211,7 +211,8 @@ export class Authority {
 export interface VerifierOptions {
   issuer: string;
   audience: string;
-  jwks: Jwks;
+  /** The published key set, as an object or as its JSON text (e.g. a Worker secret). */
+  jwks: Jwks | string;
   /** Seconds (default 30, at most 300). */
   leeway?: number;
   /** Current time in epoch milliseconds (default `Date.now`). */

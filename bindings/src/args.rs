@@ -107,13 +107,9 @@ pub fn opt_function(obj: &Object, key: &str) -> Result<Option<js_sys::Function>,
         .map_err(|_| type_error(key, "must be a function"))
 }
 
-/// A JSON-compatible plain object, converted through `JSON.stringify` (which escapes lone
-/// surrogates, so the Rust parser refuses them) with a size bound.
-pub fn json_object(
-    value: &JsValue,
-    name: &str,
-    max_bytes: usize,
-) -> Result<serde_json::Map<String, serde_json::Value>, JsValue> {
+/// The JSON text of a plain object, through `JSON.stringify` (which escapes lone surrogates, so
+/// the Rust parser refuses them) with a size bound.
+pub fn json_text(value: &JsValue, name: &str, max_bytes: usize) -> Result<String, JsValue> {
     if !crate::js::is_plain_object(value) {
         return Err(type_error(name, "must be a plain object"));
     }
@@ -122,7 +118,16 @@ pub fn json_object(
     if text.length() as usize > max_bytes {
         return Err(range_error(name, "is too large"));
     }
-    let text = String::from(text);
+    Ok(String::from(text))
+}
+
+/// A JSON-compatible plain object (see [`json_text`]).
+pub fn json_object(
+    value: &JsValue,
+    name: &str,
+    max_bytes: usize,
+) -> Result<serde_json::Map<String, serde_json::Value>, JsValue> {
+    let text = json_text(value, name, max_bytes)?;
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err(type_error(name, "must be a plain object")),

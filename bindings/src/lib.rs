@@ -33,12 +33,15 @@ use wasm_bindgen::prelude::*;
 use webgates_sessions::keys::Jwks;
 use webgates_sessions::{Verifier, VerifierConfig};
 
-use args::{get, json_object, opt_function, opt_seconds, options, req_string, string};
+use args::{get, json_text, opt_function, opt_seconds, options, req_string, string};
 use env::JsClock;
 use errors::{core_error, type_error};
 
 #[cfg(feature = "authority")]
 pub use authority::{generate_signing_key, WasmAuthority};
+
+/// Largest accepted JWKS (object or JSON text), in UTF-16 units.
+const MAX_JWKS_BYTES: u32 = 256 * 1024;
 
 /// One day in seconds: the largest leeway and the unit of the TTL bounds.
 const DAY: f64 = 86_400.0;
@@ -52,7 +55,8 @@ pub struct WasmVerifier {
 
 #[wasm_bindgen(js_class = Verifier)]
 impl WasmVerifier {
-    /// `new Verifier({ issuer, audience, jwks, leeway?, clock?, maxTokenBytes? })`.
+    /// `new Verifier({ issuer, audience, jwks, leeway?, clock?, maxTokenBytes? })`; `jwks` is an
+    /// object or its JSON text.
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<WasmVerifier, JsValue> {
         let o = options(
@@ -87,10 +91,16 @@ impl WasmVerifier {
             }
             config.max_token_bytes = n as usize;
         }
+        // An object, or its JSON text as published (a Worker secret is a string): either way
+        // parsed once, straight into the JWKS type.
         let jwks_value = get(o, "jwks")?;
-        let jwks_obj = json_object(&jwks_value, "jwks", 256 * 1024)?;
-        let jwks: Jwks = serde_json::from_value(serde_json::Value::Object(jwks_obj))
-            .map_err(|_| type_error("jwks", "must be { keys: [JWK, ...] }"))?;
+        let jwks_text = if jwks_value.is_string() {
+            string(&jwks_value, "jwks", MAX_JWKS_BYTES)?
+        } else {
+            json_text(&jwks_value, "jwks", MAX_JWKS_BYTES as usize)?
+        };
+        let jwks: Jwks = serde_json::from_str(&jwks_text)
+            .map_err(|_| type_error("jwks", "must be { keys: [JWK, ...] } or its JSON text"))?;
         let clock = Arc::new(JsClock::new(opt_function(o, "clock")?)?);
         let inner =
             Verifier::from_jwks(config, &jwks, clock.clone()).map_err(|e| core_error(&e))?;

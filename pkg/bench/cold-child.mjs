@@ -13,7 +13,9 @@ if (mode === "ours" || mode === "ours-verifier") {
   // Reads, compiles and instantiates the wasm: the full module or the verifier-only one.
   const { Verifier } = await import(mode === "ours" ? "../src/node.js" : "../src/verifier/node.js");
   out.importedMs = performance.now();
-  const verifier = new Verifier({ issuer, audience, jwks: JSON.parse(jwksJson) });
+  // The JWKS arrives as JSON text (as a Worker secret or a fetched body does): ours takes the
+  // text, jose gets it parsed (JSON.parse counted in its time), fast-jwt takes a PEM.
+  const verifier = new Verifier({ issuer, audience, jwks: jwksJson });
   if (verifier.verify(token).sub !== "user-42") throw new Error("bad claims");
 } else if (mode === "ours-compile") {
   // compile + instantiate alone, split into read / compile / instantiate (+ glue start).

@@ -101,3 +101,20 @@ test("bad options give the same coded errors; use after free is instance_freed",
   v.free();
   throwsCode(() => v.verify("x.y.z"), { code: "instance_freed" });
 });
+
+test("jwks may be given as its JSON text, with the same verdicts as the object", async () => {
+  const { authority, clock } = setup();
+  const jwks = authority.jwks();
+  const s = await authority.issue({ subject: "text-jwks" });
+  for (const V of [FullVerifier, SmallVerifier]) {
+    const fromText = new V({ issuer: ISSUER, audience: AUDIENCE, jwks: JSON.stringify(jwks), clock: clock.now });
+    const fromObject = new V({ issuer: ISSUER, audience: AUDIENCE, jwks, clock: clock.now });
+    assert.deepEqual(fromText.verify(s.accessToken), fromObject.verify(s.accessToken));
+    for (const bad of ["", "{", "[]", "null", '{"keys":5}', '{"keys":[{"kty":"RSA"}]}', JSON.stringify(jwks) + "x", "\ud800"]) {
+      const e = outcome(() => new V({ issuer: ISSUER, audience: AUDIENCE, jwks: bad }));
+      assert.ok(e.code && !e.trap, `${V.name} ${bad.slice(0, 20)}: ${JSON.stringify(e)}`);
+    }
+    const huge = JSON.stringify({ keys: [{ ...jwks.keys[0], pad: "x".repeat(300_000) }] });
+    assert.equal(outcome(() => new V({ issuer: ISSUER, audience: AUDIENCE, jwks: huge })).error, "RangeError");
+  }
+});
