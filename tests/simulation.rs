@@ -643,8 +643,11 @@ impl World {
     }
 
     fn snapshot(&self) -> BTreeMap<SessionId, webgates_sessions::session::SessionRecord> {
-        self.sessions
-            .keys()
+        // In a fixed order: on the KV-like store every read moves its stale/fresh alternation,
+        // so reading in HashMap order made the report differ from run to run.
+        let mut sids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        sids.sort();
+        sids.iter()
             .filter_map(|sid| {
                 block_on(self.authority.repository().session(*sid))
                     .ok()
