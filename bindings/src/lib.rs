@@ -121,6 +121,6 @@ impl WasmVerifier {
         let token = string(&token, "accessToken", max)?;
         self.clock.check()?;
         let verified = self.inner.verify(&token).map_err(|e| core_error(&e))?;
-        convert::verified(&verified)
+        convert::verified(verified)
     }
 }
