@@ -1,8 +1,8 @@
 //! The bridge from any JS store object to the core's [`Store`] trait.
 //!
-//! A JS store has four methods returning Promises or plain values (a synchronous store such as
-//! `MemoryStore` or Durable Object `storage.kv` returns values, which are used without a trip
-//! through the microtask queue):
+//! A JS store has four methods returning Promises or plain values (plain values, as the Durable
+//! Object adapter's `storage.kv` path and `MemoryStore`'s synchronous twin return, are used
+//! without a trip through the microtask queue):
 //! `get(key) → {value, version} | null`, `set(key, value, {expect, expiresAt}) → {ok: true,
 //! version} | {ok: false}` where `expect` is `"absent"`, `"any"` or `{version}`,
 //! `delete(key)`, and `list(prefix, {cursor, limit}) → {keys, cursor}`. A thrown exception or

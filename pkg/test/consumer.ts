@@ -322,6 +322,10 @@ export async function main(): Promise<void> {
   // The verifier-only entry point: the same Verifier API and claim types.
   const small = new SmallVerifier({ issuer: "https://auth.example", audience: "api", jwks: authority.jwks() });
   const smallClaims: SmallClaims = small.verify("token");
+  // The JWKS may also be its JSON text (a Worker secret); any other type is refused.
+  new SmallVerifier({ issuer: "https://auth.example", audience: "api", jwks: JSON.stringify(authority.jwks()) });
+  // @ts-expect-error — jwks is neither an object nor a string.
+  new Verifier({ issuer: "https://auth.example", audience: "api", jwks: 42 });
   const sameClaims: AccessTokenClaims = smallClaims;
   small.free();
   void [sameClaims, NoAuthority];
