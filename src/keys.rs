@@ -102,7 +102,7 @@ impl Jwk {
     /// # Errors
     /// [`KeyErrorKind::MalformedJwk`] if the text is not a JSON object of the JWK shape.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|_| KeyErrorKind::MalformedJwk.into())
+        crate::json::from_text(json).map_err(|_| KeyErrorKind::MalformedJwk.into())
     }
 
     /// The JWK as JSON text.
@@ -342,7 +342,7 @@ impl Jwks {
     /// # Errors
     /// [`KeyErrorKind::MalformedJwk`] if the text is not a JWKS object.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|_| KeyErrorKind::MalformedJwk.into())
+        crate::json::from_text(json).map_err(|_| KeyErrorKind::MalformedJwk.into())
     }
 
     /// The JWKS as JSON text.

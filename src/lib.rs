@@ -31,6 +31,7 @@ pub mod config;
 pub mod context;
 pub mod errors;
 pub mod events;
+pub mod json;
 pub mod keys;
 pub mod lease;
 pub mod logout;

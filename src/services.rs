@@ -116,13 +116,20 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
 
     /// Recomputes claims with `hook` at every rotation (under a lease).
     pub fn claims_hook<H2: ClaimsHook>(self, hook: H2) -> AuthorityBuilder<S, H2> {
+        self.optional_claims_hook(Some(hook))
+    }
+
+    /// Like [`claims_hook`](Self::claims_hook) when `hook` is `Some`; with `None` claims stay as
+    /// issued, as with [`NoHook`]. One authority type for both cases, so a binding that decides at
+    /// run time compiles the services once.
+    pub fn optional_claims_hook<H2: ClaimsHook>(self, hook: Option<H2>) -> AuthorityBuilder<S, H2> {
         AuthorityBuilder {
             config: self.config,
             keys: self.keys,
             store: self.store,
             clock: self.clock,
             random: self.random,
-            hook: Some(hook),
+            hook,
             events: self.events,
         }
     }

@@ -203,6 +203,45 @@ fn ten_concurrent_renewals_with_a_slow_claims_hook_rotate_once_under_a_lease() {
 }
 
 #[test]
+fn an_absent_optional_hook_behaves_like_no_hook() {
+    // The wasm binding builds one authority type with `optional_claims_hook(None)` when the
+    // application gives no hook: renewals must then take no lease and keep the issued claims.
+    for seed in 0..SEEDS {
+        let store = Arc::new(TestStore::new());
+        let events = Arc::new(EventLog::new());
+        let a = Authority::builder(config(), keys(seed), store.clone())
+            .clock(Arc::new(ManualClock::new(T0)))
+            .random(Arc::new(SeededRandom::new(seed)))
+            .events(events.clone())
+            .optional_claims_hook(None::<SlowHook>)
+            .build()
+            .unwrap();
+        let mut request = IssueRequest::new(Subject::new("u").unwrap());
+        request.claims.insert("role".into(), "admin".into());
+        let s = block_on(a.issue(request)).unwrap();
+        store.yielding.store(true, Ordering::SeqCst);
+        let futures: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = (0..CALLERS)
+            .map(|_| {
+                Box::pin(renew_until_done(&a, &s.refresh_token))
+                    as Pin<Box<dyn Future<Output = Outcome>>>
+            })
+            .collect();
+        let outcomes = run_interleaved(seed, futures);
+        assert!(
+            outcomes.iter().all(|o| o.lease_waits == 0),
+            "seed {seed}: lease without a hook"
+        );
+        check_one_rotation(seed, &a, &events, &outcomes, s.session_id);
+        let stored = block_on(a.repository().session(s.session_id))
+            .unwrap()
+            .unwrap()
+            .record;
+        assert_eq!(stored.claims["role"], "admin", "seed {seed}");
+        assert!(!stored.claims.contains_key("hookCalls"), "seed {seed}");
+    }
+}
+
+#[test]
 fn a_failing_hook_releases_the_lease_and_keeps_the_token_valid() {
     let hook = SlowHook {
         yields: 2,

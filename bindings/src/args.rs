@@ -128,7 +128,7 @@ pub fn json_object(
     max_bytes: usize,
 ) -> Result<serde_json::Map<String, serde_json::Value>, JsValue> {
     let text = json_text(value, name, max_bytes)?;
-    match serde_json::from_str::<serde_json::Value>(&text) {
+    match webgates_sessions::json::from_text::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(map)) => Ok(map),
         Ok(_) => Err(type_error(name, "must be a plain object")),
         Err(_) => Err(type_error(name, "must be JSON without lone surrogates")),

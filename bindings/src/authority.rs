@@ -17,8 +17,8 @@ use webgates_sessions::{
 };
 
 use crate::args::{
-    get, json_object, opt_function, opt_seconds, opt_string, options, req_string, string,
-    MAX_STRING_UNITS,
+    get, json_object, json_text, opt_function, opt_seconds, opt_string, options, req_string,
+    string, MAX_STRING_UNITS,
 };
 use crate::convert;
 use crate::env::{JsClock, JsEvents, WebCrypto};
@@ -28,24 +28,13 @@ use crate::store::JsStore;
 use crate::DAY;
 use crate::{args, js};
 
-enum Inner {
-    Plain(Authority<JsStore>),
-    Hooked(Authority<JsStore, JsHook>),
-}
-
-macro_rules! with_authority {
-    ($inner:expr, $a:ident => $body:expr) => {
-        match &*$inner {
-            Inner::Plain($a) => $body,
-            Inner::Hooked($a) => $body,
-        }
-    };
-}
+/// One authority type whether or not a claims hook is given: the services (the bulk of the
+/// module) are compiled once.
+type Inner = Authority<JsStore, JsHook>;
 
 fn jwk_from_js(value: &JsValue, name: &str) -> Result<Jwk, JsValue> {
-    let obj = json_object(value, name, 4096)?;
-    serde_json::from_value(serde_json::Value::Object(obj))
-        .map_err(|_| type_error(name, "is not a JWK"))
+    let text = json_text(value, name, 4096)?;
+    Jwk::from_json(&text).map_err(|_| type_error(name, "is not a JWK"))
 }
 
 fn reject(err: JsValue) -> Promise {
@@ -134,15 +123,10 @@ impl WasmAuthority {
         if let Some(f) = events {
             builder = builder.events(Arc::new(JsEvents(f)));
         }
-        let inner = match hook {
-            None => Inner::Plain(builder.build().map_err(|e| core_error(&e))?),
-            Some(f) => Inner::Hooked(
-                builder
-                    .claims_hook(JsHook(f))
-                    .build()
-                    .map_err(|e| core_error(&e))?,
-            ),
-        };
+        let inner = builder
+            .optional_claims_hook(hook.map(JsHook))
+            .build()
+            .map_err(|e| core_error(&e))?;
         Ok(WasmAuthority {
             inner: Rc::new(inner),
             clock,
@@ -162,8 +146,7 @@ impl WasmAuthority {
             Err(e) => return reject(e),
         };
         future_to_promise(async move {
-            let issued =
-                with_authority!(inner, a => a.issue(request).await).map_err(|e| core_error(&e))?;
+            let issued = inner.issue(request).await.map_err(|e| core_error(&e))?;
             Ok(convert::issued(&issued))
         })
     }
@@ -179,8 +162,7 @@ impl WasmAuthority {
             Err(e) => return reject(e),
         };
         future_to_promise(async move {
-            let outcome =
-                with_authority!(inner, a => a.renew(&token).await).map_err(|e| core_error(&e))?;
+            let outcome = inner.renew(&token).await.map_err(|e| core_error(&e))?;
             Ok(convert::outcome(&outcome))
         })
     }
@@ -193,8 +175,7 @@ impl WasmAuthority {
             Err(e) => return reject(e),
         };
         future_to_promise(async move {
-            let found =
-                with_authority!(inner, a => a.revoke(target).await).map_err(|e| core_error(&e))?;
+            let found = inner.revoke(target).await.map_err(|e| core_error(&e))?;
             Ok(JsValue::from_bool(found))
         })
     }
@@ -208,7 +189,9 @@ impl WasmAuthority {
             Err(e) => return reject(e),
         };
         future_to_promise(async move {
-            let list = with_authority!(inner, a => a.list_sessions(&subject).await)
+            let list = inner
+                .list_sessions(&subject)
+                .await
                 .map_err(|e| core_error(&e))?;
             let out = Array::new();
             for s in &list {
@@ -220,41 +203,41 @@ impl WasmAuthority {
 
     /// The JWKS to publish: `{ keys: [public JWKs] }`.
     pub fn jwks(&self) -> Result<JsValue, JsValue> {
-        convert::to_js(&with_authority!(self.inner, a => a.jwks()))
+        convert::to_js(&self.inner.jwks())
     }
 
     /// The `kid` that signs new tokens.
     #[wasm_bindgen(js_name = activeKid)]
     pub fn active_kid(&self) -> String {
-        with_authority!(self.inner, a => a.active_kid())
+        self.inner.active_kid()
     }
 
     /// Adds a private JWK as a signing key (verifies at once, signs after `activateKey`).
     #[wasm_bindgen(js_name = addSigningKey)]
     pub fn add_signing_key(&self, jwk: JsValue) -> Result<(), JsValue> {
         let key = SigningKey::from_jwk(&jwk_from_js(&jwk, "jwk")?).map_err(|e| core_error(&e))?;
-        with_authority!(self.inner, a => a.add_signing_key(key)).map_err(|e| core_error(&e))
+        self.inner.add_signing_key(key).map_err(|e| core_error(&e))
     }
 
     /// Adds a public JWK as a verify-only key.
     #[wasm_bindgen(js_name = addVerifyKey)]
     pub fn add_verify_key(&self, jwk: JsValue) -> Result<(), JsValue> {
         let key = PublicKey::from_jwk(&jwk_from_js(&jwk, "jwk")?).map_err(|e| core_error(&e))?;
-        with_authority!(self.inner, a => a.add_verify_key(key)).map_err(|e| core_error(&e))
+        self.inner.add_verify_key(key).map_err(|e| core_error(&e))
     }
 
     /// Makes `kid` the signing key.
     #[wasm_bindgen(js_name = activateKey)]
     pub fn activate_key(&self, kid: JsValue) -> Result<(), JsValue> {
         let kid = string(&kid, "kid", 256)?;
-        with_authority!(self.inner, a => a.activate_key(&kid)).map_err(|e| core_error(&e))
+        self.inner.activate_key(&kid).map_err(|e| core_error(&e))
     }
 
     /// Removes `kid` from the key set (not the active key).
     #[wasm_bindgen(js_name = retireKey)]
     pub fn retire_key(&self, kid: JsValue) -> Result<(), JsValue> {
         let kid = string(&kid, "kid", 256)?;
-        with_authority!(self.inner, a => a.retire_key(&kid)).map_err(|e| core_error(&e))
+        self.inner.retire_key(&kid).map_err(|e| core_error(&e))
     }
 
     /// `renewalAdvice(accessExpiresAtMs)` → `"notNeeded" | "advised" | "required"`.
@@ -262,7 +245,9 @@ impl WasmAuthority {
     pub fn renewal_advice(&self, access_expires_at: JsValue) -> Result<String, JsValue> {
         let ms = args::epoch_millis(&access_expires_at, "accessExpiresAt")?;
         self.clock.check()?;
-        let advice = with_authority!(self.inner, a => a.renewal_advice(webgates_sessions::Timestamp::from_millis(ms)));
+        let advice = self
+            .inner
+            .renewal_advice(webgates_sessions::Timestamp::from_millis(ms));
         Ok(match advice {
             webgates_sessions::renewal::RenewalAdvice::NotNeeded => "notNeeded",
             webgates_sessions::renewal::RenewalAdvice::Advised => "advised",

@@ -99,7 +99,7 @@ impl WasmVerifier {
         } else {
             json_text(&jwks_value, "jwks", MAX_JWKS_BYTES as usize)?
         };
-        let jwks: Jwks = serde_json::from_str(&jwks_text)
+        let jwks: Jwks = webgates_sessions::json::from_text(&jwks_text)
             .map_err(|_| type_error("jwks", "must be { keys: [JWK, ...] } or its JSON text"))?;
         let clock = Arc::new(JsClock::new(opt_function(o, "clock")?)?);
         let inner =
