@@ -6,15 +6,41 @@
 //! (computed faster, see `verify_prechecked`). [`verify_signature`] exposes the check for test
 //! vectors.
 
-use std::sync::OnceLock;
-
-use curve25519_dalek::constants::EIGHT_TORSION;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
-/// The canonical encodings of the eight small-order points of edwards25519.
-fn small_order_encodings() -> &'static [[u8; 32]; 8] {
-    static ENCODINGS: OnceLock<[[u8; 32]; 8]> = OnceLock::new();
-    ENCODINGS.get_or_init(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()))
+/// The canonical encodings of the eight small-order points of edwards25519 (curve25519-dalek's
+/// `EIGHT_TORSION`, compressed; a test recomputes them). Constants rather than computed on first
+/// use: eight point compressions are eight field inversions, which a fresh wasm instance would
+/// run in its baseline tier on the first verification.
+const SMALL_ORDER_ENCODINGS: [[u8; 32]; 8] = [
+    hex32("0100000000000000000000000000000000000000000000000000000000000000"),
+    hex32("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+    hex32("0000000000000000000000000000000000000000000000000000000000000080"),
+    hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+    hex32("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+    hex32("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"),
+    hex32("0000000000000000000000000000000000000000000000000000000000000000"),
+    hex32("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"),
+];
+
+/// Decodes 64 lowercase hex digits at compile time (a bad digit fails the build).
+const fn hex32(hex: &str) -> [u8; 32] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => panic!("not a lowercase hex digit"),
+        }
+    }
+    let h = hex.as_bytes();
+    assert!(h.len() == 64, "not 32 bytes of hex");
+    let mut out = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        out[i] = (nibble(h[2 * i]) << 4) | nibble(h[2 * i + 1]);
+        i += 1;
+    }
+    out
 }
 
 /// `verify_strict` for a key already known not to be small-order (every imported
@@ -26,7 +52,7 @@ fn small_order_encodings() -> &'static [[u8; 32]; 8] {
 /// field square root), about 15 % of a verification. The public test vectors pin the
 /// equivalence.
 pub(crate) fn verify_prechecked(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
-    !small_order_encodings().contains(signature.r_bytes()) && key.verify(message, signature).is_ok()
+    !SMALL_ORDER_ENCODINGS.contains(signature.r_bytes()) && key.verify(message, signature).is_ok()
 }
 
 /// Verifies a raw Ed25519 signature exactly as the access-token verifier does: the public key
@@ -43,4 +69,21 @@ pub fn verify_signature(public_key: &[u8], message: &[u8], signature: &[u8]) -> 
         return false;
     };
     !vk.is_weak() && verify_prechecked(&vk, message, &Signature::from_bytes(sig))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+
+    #[test]
+    fn small_order_encodings_are_the_eight_torsion_points() {
+        let computed = EIGHT_TORSION.map(|p| p.compress().to_bytes());
+        assert_eq!(SMALL_ORDER_ENCODINGS, computed);
+        // ... and each decodes to a point of order dividing 8.
+        for e in SMALL_ORDER_ENCODINGS {
+            let p = curve25519_dalek::edwards::CompressedEdwardsY(e).decompress();
+            assert!(p.is_some_and(|p| p.is_small_order()), "{e:02x?}");
+        }
+    }
 }
