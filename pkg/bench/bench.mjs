@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 
 import { Authority, MemoryStore, Verifier, generateSigningKey } from "../src/node.js";
+import { Verifier as EntryVerifier } from "../dist/verifier/node.js"; // webgates-sessions/verifier
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { createSigner, createVerifier } from "fast-jwt";
 
@@ -88,6 +89,8 @@ for (let i = 0; i < 64; i++) TOKENS.push((await authority.issue({ subject: SUB }
 // verify
 
 const verifier = new Verifier({ issuer: ISS, audience: AUD, jwks }); // leeway 30 s (default)
+// The same class from the verifier-only module (its own, size-leaning build profile).
+const entryVerifier = new EntryVerifier({ issuer: ISS, audience: AUD, jwks });
 const joseJwks = createLocalJWKSet(jwks); // selects by kid, caches the imported CryptoKey
 const joseKey = await importJWK(publicJwk, "EdDSA"); // pre-imported CryptoKey
 const REQUIRED = ["iss", "sub", "aud", "exp", "iat", "jti", "sid"];
@@ -111,6 +114,7 @@ const fastVerify = createVerifier({
   const tampered = t.slice(0, -4) + (t.endsWith("AAAA") ? "BBBB" : "AAAA");
   const checks = {
     ours: (x) => verifier.verify(x),
+    oursEntry: (x) => entryVerifier.verify(x),
     jose: (x) => jwtVerify(x, joseJwks, joseOpts),
     "fast-jwt": (x) => fastVerify(x),
   };
@@ -139,6 +143,7 @@ const signed = TOKENS.map((t) => {
 results.verify = await interleaved(
   [
     { id: "ours", label: "webgates Verifier.verify (wasm)", isAsync: false, op: () => (sink += verifier.verify(TOKENS[vi++ & 63]).exp) },
+    { id: "oursEntry", label: "webgates Verifier.verify, webgates-sessions/verifier module", isAsync: false, op: () => (sink += entryVerifier.verify(TOKENS[vi++ & 63]).exp) },
     { id: "jose", label: "jose jwtVerify, createLocalJWKSet", isAsync: true, op: async () => (sink += (await jwtVerify(TOKENS[vi++ & 63], joseJwks, joseOpts)).payload.exp) },
     { id: "joseKey", label: "jose jwtVerify, pre-imported CryptoKey", isAsync: true, op: async () => (sink += (await jwtVerify(TOKENS[vi++ & 63], joseKey, joseOpts)).payload.exp) },
     { id: "fastJwt", label: "fast-jwt createVerifier (PEM, cache off)", isAsync: false, op: () => (sink += fastVerify(TOKENS[vi++ & 63]).exp) },
@@ -429,7 +434,8 @@ results.memory = {
 // target passes only if it holds by both measures.
 const both = (group, ours, peer) => ({ wall: pairedRatio(group, ours, peer), cpu: pairedRatio(group, ours, peer, true) });
 results.ratios = {
-  verify: Object.fromEntries(["jose", "joseKey", "fastJwt", "nodeEd25519"].map((p) => [p, both(results.verify, "ours", p)])),
+  verify: Object.fromEntries(["oursEntry", "jose", "joseKey", "fastJwt", "nodeEd25519"].map((p) => [p, both(results.verify, "ours", p)])),
+  verifyEntry: Object.fromEntries(["jose", "joseKey", "fastJwt", "ours"].map((p) => [p, both(results.verify, "oursEntry", p)])),
   sign: Object.fromEntries(["jose", "fastJwt", "joseEs256"].map((p) => [p, both(results.sign, "ours", p)])),
   renew: { openauth: both(results.renew, "ours", "openauth"), oursHttp: both(results.renew, "ours", "oursHttp"), oursHttpVsOpenauth: both(results.renew, "oursHttp", "openauth") },
 };
@@ -437,6 +443,8 @@ const minOf = (a, b) => ({ wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, 
 const R = {
   verifyVsJose: minOf(results.ratios.verify.jose, results.ratios.verify.joseKey),
   verifyVsFast: results.ratios.verify.fastJwt,
+  entryVsJose: minOf(results.ratios.verifyEntry.jose, results.ratios.verifyEntry.joseKey),
+  entryVsFast: results.ratios.verifyEntry.fastJwt,
   issueVsJose: results.ratios.sign.jose,
   renewVsOpenauth: results.ratios.renew.openauth,
 };
@@ -448,6 +456,8 @@ const coldVerifier = results.coldStart["ours-verifier"];
 results.targets = [
   ratioTarget("verify ≥ 1.6 × jose (the faster jose variant)", R.verifyVsJose, 1.6),
   ratioTarget("verify ≥ 1.0 × fast-jwt", R.verifyVsFast, 1.0),
+  ratioTarget("  (verifier-only module) verify ≥ 1.6 × jose", R.entryVsJose, 1.6),
+  ratioTarget("  (verifier-only module) verify ≥ 1.0 × fast-jwt", R.entryVsFast, 1.0),
   ratioTarget("issue ≥ 1.5 × jose SignJWT alone", R.issueVsJose, 1.5),
   ratioTarget("renew ≥ 4 × OpenAuth refresh rotation", R.renewVsOpenauth, 4),
   { name: "shipped wasm ≤ 150 KiB gzip", value: `${round(wasmGzip / KiB, 1)} KiB`, target: 150, pass: wasmGzip <= 150 * KiB },

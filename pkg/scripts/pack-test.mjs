@@ -56,6 +56,8 @@ try {
     "src/verifier/deno.js",
     "src/verifier/workerd.js",
     "src/verifier/browser.js",
+    "dist/verifier/node.js",
+    "dist/verifier/deno.js",
     "wasm/webgates_sessions_verifier.js",
     "wasm/webgates_sessions_verifier_bg.wasm",
     "verifier.d.ts",

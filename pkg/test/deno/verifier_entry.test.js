@@ -2,7 +2,7 @@
 // (module-relative URL) of the verifier-only module verify what the full module issues.
 import assert from "node:assert/strict";
 import { Authority, MemoryStore, generateSigningKey } from "../../src/deno.js";
-import { Verifier as DenoVerifier } from "../../src/verifier/deno.js";
+import { Verifier as DenoVerifier } from "../../dist/verifier/deno.js"; // the shipped, bundled entry
 import { Verifier as BrowserVerifier } from "../../src/verifier/browser.js";
 import { AUDIENCE, ISSUER } from "./_helpers.js";
 
