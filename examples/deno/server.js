@@ -28,7 +28,7 @@
 //
 // Tests import createHandler() and drive it without a socket (pkg/test/deno/example_server.test.js).
 
-import { Authority, Verifier, denoKvStore, generateSigningKey } from "../../pkg/src/deno.js";
+import { Authority, Verifier, denoKvStore, generateSigningKey } from "../../pkg/dist/deno.js";
 
 const COOKIE = "wg_refresh";
 const COOKIE_PATH = "/auth";

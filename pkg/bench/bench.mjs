@@ -24,7 +24,7 @@ import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants as zc, gzipSync } from "node:zlib";
 
-import { Authority, MemoryStore, Verifier, generateSigningKey } from "../src/node.js";
+import { Authority, MemoryStore, Verifier, generateSigningKey } from "../dist/node.js";
 import { Verifier as EntryVerifier } from "../dist/verifier/node.js"; // webgates-sessions/verifier
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { createSigner, createVerifier } from "fast-jwt";

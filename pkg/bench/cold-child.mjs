@@ -11,7 +11,7 @@ const out = { mode, entryMs };
 
 if (mode === "ours" || mode === "ours-verifier") {
   // Reads, compiles and instantiates the wasm: the full module or the verifier-only one.
-  const { Verifier } = await import(mode === "ours" ? "../src/node.js" : "../dist/verifier/node.js");
+  const { Verifier } = await import(mode === "ours" ? "../dist/node.js" : "../dist/verifier/node.js");
   out.importedMs = performance.now();
   // The JWKS arrives as JSON text (as a Worker secret or a fetched body does): ours takes the
   // text, jose gets it parsed (JSON.parse counted in its time), fast-jwt takes a PEM.

@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { generateSigningKey } from "../src/node.js";
+import { generateSigningKey } from "../dist/node.js";
 import { fmt, median, percentile, round, table, writeResults } from "./lib.mjs";
 
 const quick = process.argv.includes("--quick");

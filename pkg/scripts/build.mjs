@@ -62,22 +62,22 @@ for (const [name, profile, features] of [
   console.log(`built ${wasm}: ${statSync(wasm).size} bytes, ${gzipSync(bytes).length} gzip`);
 }
 
-// 3. The Node and Deno entry points of `webgates-sessions/verifier` as one JS file each
-// (dist/verifier/): the entry, the glue and the Verifier class bundled by esbuild. Node and Deno
-// load every ES module separately (about 0.6 ms each on a cold start), and resource services
-// start cold often. The workerd and browser entries stay unbundled: the application's bundler
-// (wrangler, Vite, ...) bundles them anyway, and it must see the glue next to its .wasm. The
-// .wasm stays a separate file; dist/verifier/ sits as deep as src/verifier/, so the relative URLs
+// 3. The Node and Deno entry points (of `webgates-sessions` and `webgates-sessions/verifier`) as
+// one JS file each, in dist/: the entry, the glue, the API classes and the stores bundled by
+// esbuild. Node and Deno load every ES module separately (about 0.6 ms each on a cold start; the
+// main entry was eight modules). The workerd and browser entries stay unbundled: the
+// application's bundler (wrangler, Vite, ...) bundles them anyway, and it must see the glue next
+// to its .wasm. The .wasm files stay separate; dist/ mirrors src/'s depth, so the relative URLs
 // in the sources stay valid.
 const esbuild = join(pkg, "node_modules/.bin/esbuild");
 if (!existsSync(esbuild)) throw new Error("esbuild not found: run npm ci in pkg/");
-for (const entry of ["node", "deno"]) {
+for (const entry of ["node.js", "deno.js", "verifier/node.js", "verifier/deno.js"]) {
   run(esbuild, [
-    join(pkg, `src/verifier/${entry}.js`),
+    join(pkg, "src", entry),
     "--bundle",
     "--format=esm",
-    `--platform=${entry === "node" ? "node" : "neutral"}`,
+    `--platform=${entry.endsWith("node.js") ? "node" : "neutral"}`,
     "--log-level=warning",
-    `--outfile=${join(pkg, `dist/verifier/${entry}.js`)}`,
+    `--outfile=${join(pkg, "dist", entry)}`,
   ]);
 }

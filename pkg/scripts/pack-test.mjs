@@ -56,6 +56,8 @@ try {
     "src/verifier/deno.js",
     "src/verifier/workerd.js",
     "src/verifier/browser.js",
+    "dist/node.js",
+    "dist/deno.js",
     "dist/verifier/node.js",
     "dist/verifier/deno.js",
     "wasm/webgates_sessions_verifier.js",

@@ -4,7 +4,7 @@
 //   node bench/profile/do-store.mjs [requests per series, default 600]
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { generateSigningKey } from "../../src/node.js";
+import { generateSigningKey } from "../../dist/node.js";
 import { median, percentile, round, table } from "../lib.mjs";
 
 const N = Number(process.argv[2] ?? 600);

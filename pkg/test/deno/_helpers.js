@@ -1,5 +1,5 @@
 // Shared by the Deno tests (not a test file itself: the name does not match *.test.js).
-import { Authority, generateSigningKey } from "../../src/deno.js";
+import { Authority, generateSigningKey } from "../../dist/deno.js";
 
 export const ISSUER = "https://auth.example.test";
 export const AUDIENCE = "https://api.example.test";

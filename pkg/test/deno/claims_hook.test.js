@@ -1,7 +1,7 @@
 // The claims hook's contract on Deno KV (index.d.ts: `claimsHook?: (session: SessionInfo,
 // currentClaims: Claims) => Claims | Promise<Claims>`, Claims = Record<string, unknown>).
 import assert from "node:assert/strict";
-import { denoKvStore, Verifier } from "../../src/deno.js";
+import { denoKvStore, Verifier } from "../../dist/deno.js";
 import { AUDIENCE, ISSUER, makeAuthority, manualClock, rejection, withKv } from "./_helpers.js";
 
 Deno.test("claimsHook: receives the session and the current claims as a plain object", () =>

@@ -1,7 +1,7 @@
 // Concurrent renewals of one refresh token on real Deno KV: exactly one rotation, one successor
 // for every caller, with and without a slow claims hook (which makes the authority take a lease).
 import assert from "node:assert/strict";
-import { denoKvStore, Verifier } from "../../src/deno.js";
+import { denoKvStore, Verifier } from "../../dist/deno.js";
 import { AUDIENCE, ISSUER, makeAuthority, manualClock, withKv } from "./_helpers.js";
 
 const CALLERS = 10;

@@ -1,7 +1,7 @@
 // The JS store conformance suite against real Deno KV, plus what is specific to the Deno KV
 // adapter: prefixes, isolation, and values longer than Deno KV's 64 KiB value limit.
 import assert from "node:assert/strict";
-import { denoKvStore } from "../../src/deno.js";
+import { denoKvStore } from "../../dist/deno.js";
 import { CASES, runConformance } from "../conformance.js";
 import { withKv } from "./_helpers.js";
 

@@ -1,8 +1,8 @@
 // Drives the Deno example server's handler in-process (no socket) against a real in-memory
-// Deno KV. The server imports the package through a relative path to pkg/src/deno.js, so it
+// Deno KV. The server imports the package through a relative path to pkg/dist/deno.js (the shipped bundle), so it
 // runs against the same build as these tests.
 import assert from "node:assert/strict";
-import { generateSigningKey } from "../../src/deno.js";
+import { generateSigningKey } from "../../dist/deno.js";
 import { createHandler } from "../../../examples/deno/server.js";
 import { manualClock, withKv } from "./_helpers.js";
 

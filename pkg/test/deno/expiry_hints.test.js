@@ -2,7 +2,7 @@
 // Deno KV does not report a key's expiry back, so a thin spy around the real kv records the
 // options each atomic `set` receives, while the write itself goes to the real Deno KV.
 import assert from "node:assert/strict";
-import { Authority, denoKvStore, generateSigningKey } from "../../src/deno.js";
+import { Authority, denoKvStore, generateSigningKey } from "../../dist/deno.js";
 import { AUDIENCE, ISSUER, withKv } from "./_helpers.js";
 
 const DAY = 86_400_000;

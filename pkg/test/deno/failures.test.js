@@ -1,7 +1,7 @@
 // Store failures on top of real Deno KV: a rejected or thrown store call is store_unavailable and
 // loses nothing; a wrong-shaped answer is store_failed; the Authority stays usable afterwards.
 import assert from "node:assert/strict";
-import { denoKvStore } from "../../src/deno.js";
+import { denoKvStore } from "../../dist/deno.js";
 import { makeAuthority, manualClock, rejection, withKv } from "./_helpers.js";
 
 // denoKvStore with switchable faults: `faults.<method> = fn` replaces that method for one call.

@@ -1,7 +1,7 @@
 // The authority's lifecycle on real Deno KV: issue, verify, renew, grace-window retry, replay
 // detection, revocation, listing, and idle/absolute expiry under an injected clock.
 import assert from "node:assert/strict";
-import { denoKvStore, Verifier } from "../../src/deno.js";
+import { denoKvStore, Verifier } from "../../dist/deno.js";
 import { AUDIENCE, ISSUER, makeAuthority, manualClock, rejection, withKv } from "./_helpers.js";
 
 const MIN = 60_000;

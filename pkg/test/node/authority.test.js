@@ -1,7 +1,7 @@
 // The session lifecycle through the JS API, with MemoryStore and an injected clock.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { Authority, MemoryStore, Verifier, generateSigningKey } from "../../src/node.js";
+import { Authority, MemoryStore, Verifier, generateSigningKey } from "../../dist/node.js";
 import {
   AUDIENCE,
   ISSUED_KEYS,

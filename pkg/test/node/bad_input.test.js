@@ -11,7 +11,7 @@ import {
   durableObjectStore,
   generateSigningKey,
   workersKvStore,
-} from "../../src/node.js";
+} from "../../dist/node.js";
 import {
   AUDIENCE,
   ISSUER,

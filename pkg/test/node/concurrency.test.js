@@ -3,7 +3,7 @@
 // a store wrapper that yields a PRNG-chosen number of microtasks before every operation.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { MemoryStore } from "../../src/node.js";
+import { MemoryStore } from "../../dist/node.js";
 import { mulberry32, setup } from "./support.js";
 
 const CALLERS = 10;

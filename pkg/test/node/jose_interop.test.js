@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createPrivateKey, sign as edSign } from "node:crypto";
 import test from "node:test";
 import { SignJWT, createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify } from "jose";
-import { Verifier, generateSigningKey } from "../../src/node.js";
+import { Verifier, generateSigningKey } from "../../dist/node.js";
 import { AUDIENCE, ISSUER, SEC, T0, mustRenew, setup, throwsCode } from "./support.js";
 
 const NOW_S = T0 / 1000;

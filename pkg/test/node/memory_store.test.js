@@ -1,7 +1,7 @@
 // MemoryStore: the shared store conformance suite, plus size and purgeExpired.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { MemoryStore } from "../../src/node.js";
+import { MemoryStore } from "../../dist/node.js";
 import { CASES, runConformance } from "../conformance.js";
 import { SEC, manualClock, setup } from "./support.js";
 

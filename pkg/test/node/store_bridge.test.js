@@ -3,7 +3,7 @@
 // after any failure the same Authority keeps working once the store behaves.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { Authority, MemoryStore } from "../../src/node.js";
+import { Authority, MemoryStore } from "../../dist/node.js";
 import { AUDIENCE, ISSUER, SEC, mustRenew, rejectsCode, setup, throwsCode } from "./support.js";
 
 /** A MemoryStore whose operations can be replaced by faults, per operation and key prefix. */

@@ -1,7 +1,7 @@
 // Shared helpers for the Node tests (not a test file itself). Everything is deterministic: time
 // comes from an injected clock, interleavings from a seeded PRNG; nothing sleeps.
 import assert from "node:assert/strict";
-import { Authority, MemoryStore, Verifier, generateSigningKey } from "../../src/node.js";
+import { Authority, MemoryStore, Verifier, generateSigningKey } from "../../dist/node.js";
 
 export const ISSUER = "https://auth.example";
 export const AUDIENCE = "api.example";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import test from "node:test";
-import { Verifier as FullVerifier } from "../../src/node.js";
+import { Verifier as FullVerifier } from "../../dist/node.js";
 import * as small from "../../dist/verifier/node.js"; // the shipped, bundled entry
 import { AUDIENCE, ISSUER, SEC, mulberry32, setup, throwsCode } from "./support.js";
 

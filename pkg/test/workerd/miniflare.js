@@ -4,7 +4,7 @@
 // modules (workerd.js imports the wasm as a WebAssembly.Module).
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
-import { generateSigningKey } from "../../src/node.js";
+import { generateSigningKey } from "../../dist/node.js";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
