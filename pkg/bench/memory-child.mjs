@@ -3,7 +3,9 @@
 // Warms up, then runs the verifies and the renewals (10 sessions renewed round-robin, so the
 // store holds the same number of records throughout), sampling process.memoryUsage() and the
 // wasm linear memory size after a forced gc. Prints one JSON object.
-import { Authority, Verifier, MemoryStore, generateSigningKey } from "../dist/node.js";
+// The unbundled entry (same code as dist/node.js): it shares the glue module, and with it the wasm
+// instance whose linear memory is sampled below.
+import { Authority, Verifier, MemoryStore, generateSigningKey } from "../src/node.js";
 import { initSync } from "../wasm/webgates_sessions_wasm.js";
 
 if (typeof globalThis.gc !== "function") throw new Error("run with --expose-gc");
