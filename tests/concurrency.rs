@@ -80,6 +80,18 @@ async fn renew_until_done<S: Store, H: ClaimsHook>(a: &Authority<S, H>, token: &
     }
 }
 
+/// `CALLERS` renewals of `token` in flight at once, interleaved by `seed`.
+fn renew_concurrently<S: Store, H: ClaimsHook>(
+    seed: u64,
+    a: &Authority<S, H>,
+    token: &str,
+) -> Vec<Outcome> {
+    let futures: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = (0..CALLERS)
+        .map(|_| Box::pin(renew_until_done(a, token)) as Pin<Box<dyn Future<Output = Outcome>>>)
+        .collect();
+    run_interleaved(seed, futures)
+}
+
 fn check_one_rotation<S: Store, H: ClaimsHook>(
     seed: u64,
     a: &Authority<S, H>,
@@ -127,13 +139,7 @@ fn ten_concurrent_renewals_rotate_once_and_share_one_successor() {
         )
         .unwrap();
         f.store.yielding.store(true, Ordering::SeqCst);
-        let futures: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = (0..CALLERS)
-            .map(|_| {
-                Box::pin(renew_until_done(&f.authority, &s.refresh_token))
-                    as Pin<Box<dyn Future<Output = Outcome>>>
-            })
-            .collect();
-        let outcomes = run_interleaved(seed, futures);
+        let outcomes = renew_concurrently(seed, &f.authority, &s.refresh_token);
         assert!(
             outcomes.iter().all(|o| o.lease_waits == 0),
             "seed {seed}: lease without a hook"
@@ -176,13 +182,7 @@ fn ten_concurrent_renewals_with_a_slow_claims_hook_rotate_once_under_a_lease() {
         let (a, store, events, _clock) = hooked(seed, hook);
         let s = block_on(a.issue(IssueRequest::new(Subject::new("u").unwrap()))).unwrap();
         store.yielding.store(true, Ordering::SeqCst);
-        let futures: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = (0..CALLERS)
-            .map(|_| {
-                Box::pin(renew_until_done(&a, &s.refresh_token))
-                    as Pin<Box<dyn Future<Output = Outcome>>>
-            })
-            .collect();
-        let outcomes = run_interleaved(seed, futures);
+        let outcomes = renew_concurrently(seed, &a, &s.refresh_token);
         total_lease_waits += outcomes.iter().map(|o| o.lease_waits).sum::<usize>();
         check_one_rotation(seed, &a, &events, &outcomes, s.session_id);
         // Exactly one renewal did the slow work; the others waited or reused its result.
@@ -220,13 +220,7 @@ fn an_absent_optional_hook_behaves_like_no_hook() {
         request.claims.insert("role".into(), "admin".into());
         let s = block_on(a.issue(request)).unwrap();
         store.yielding.store(true, Ordering::SeqCst);
-        let futures: Vec<Pin<Box<dyn Future<Output = Outcome> + '_>>> = (0..CALLERS)
-            .map(|_| {
-                Box::pin(renew_until_done(&a, &s.refresh_token))
-                    as Pin<Box<dyn Future<Output = Outcome>>>
-            })
-            .collect();
-        let outcomes = run_interleaved(seed, futures);
+        let outcomes = renew_concurrently(seed, &a, &s.refresh_token);
         assert!(
             outcomes.iter().all(|o| o.lease_waits == 0),
             "seed {seed}: lease without a hook"
