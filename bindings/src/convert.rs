@@ -4,6 +4,7 @@ use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 use webgates_sessions::renewal::RenewOutcome;
 use webgates_sessions::session::SessionInfo;
+use webgates_sessions::tokens::access::AppClaims;
 use webgates_sessions::{Issued, Subject, Timestamp, VerifiedAccessToken};
 
 fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
@@ -88,6 +89,7 @@ pub fn session_info(s: &SessionInfo, subject: &Subject) -> JsValue {
 /// verified token by value so its strings and claims move into the result (hot path).
 pub fn verified(v: VerifiedAccessToken) -> Result<JsValue, JsValue> {
     let mut claims = v.claims;
+    claims.values_mut().for_each(js_numbers);
     claims.insert("iss".into(), v.issuer.into());
     claims.insert("sub".into(), v.subject.into());
     let aud = match <[String; 1]>::try_from(v.audience) {
@@ -103,6 +105,38 @@ pub fn verified(v: VerifiedAccessToken) -> Result<JsValue, JsValue> {
     claims.insert("jti".into(), v.token_id.into());
     claims.insert("sid".into(), v.session_id.into());
     to_js(&claims)
+}
+
+/// Application claims as a plain JS object, numbers as [`js_numbers`] makes them.
+pub fn claims(claims: &AppClaims) -> Result<JsValue, JsValue> {
+    let mut claims = claims.clone();
+    claims.values_mut().for_each(js_numbers);
+    to_js(&claims)
+}
+
+/// Makes every number in `value` one JS can hold: an integer beyond ±(2^53 − 1) becomes the
+/// nearest double, exactly what `JSON.parse` makes of the same text. serde-wasm-bindgen refuses
+/// such integers, so a token whose claims hold one (for instance a JS number such as 2 ** 60,
+/// which JSON writes as an integer) could not be returned. Depth is bounded by the JSON parser's
+/// recursion limit.
+pub fn js_numbers(value: &mut serde_json::Value) {
+    use serde_json::{Number, Value};
+    const MAX_SAFE: u64 = (1 << 53) - 1;
+    match value {
+        Value::Number(n) => {
+            let unsafe_int = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) if u > MAX_SAFE => Some(u as f64),
+                (_, Some(i)) if i.unsigned_abs() > MAX_SAFE => Some(i as f64),
+                _ => None,
+            };
+            if let Some(f) = unsafe_int.and_then(Number::from_f64) {
+                *n = f;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(js_numbers),
+        Value::Object(members) => members.values_mut().for_each(js_numbers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 /// Any serialisable value as a plain JS object (maps as objects, integers as numbers).

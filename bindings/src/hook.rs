@@ -24,9 +24,10 @@ impl ClaimsHook for JsHook {
         current: &AppClaims,
     ) -> impl Future<Output = Result<AppClaims, HookError>> {
         let info = session_info(session, subject);
-        let current = crate::convert::to_js(current).unwrap_or(JsValue::NULL);
+        let current = crate::convert::claims(current);
         let f = self.0.clone();
         async move {
+            let current = current.map_err(|e| HookError(describe(&e)))?;
             let returned = f
                 .apply(&JsValue::UNDEFINED, &Array::of2(&info, &current))
                 .map_err(|e| HookError(describe(&e)))?;

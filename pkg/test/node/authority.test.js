@@ -439,6 +439,30 @@ test(
   },
 );
 
+test("integers beyond 2^53 in claims come back as JSON.parse gives them: from verify and in the hook", async () => {
+  // JSON writes 2 ** 60 as the integer 1152921504606847000; serde-wasm-bindgen refused to return
+  // such an integer, so verify threw (invalid_input) for a token this Authority had issued.
+  const claims = {
+    big: 2 ** 60,
+    negative: -(2 ** 60),
+    edge: Number.MAX_SAFE_INTEGER,
+    over: Number.MAX_SAFE_INTEGER + 1,
+    nested: { ids: [2 ** 55 + 8, 1, -(2 ** 62)], deep: [[2 ** 63]] },
+    float: 0.1,
+  };
+  const seen = [];
+  const { authority, verifier } = setup({ claimsHook: (_s, current) => (seen.push(current), current) });
+  const s = await authority.issue({ subject: "big", claims });
+  const payload = JSON.parse(Buffer.from(s.accessToken.split(".")[1], "base64url"));
+  const { iss, sub, aud, exp, iat, jti, sid, ...app } = verifier().verify(s.accessToken);
+  assert.deepEqual(app, claims);
+  assert.deepEqual(app, Object.fromEntries(Object.keys(claims).map((k) => [k, payload[k]])));
+  const r = await mustRenew(authority, s.refreshToken);
+  assert.deepEqual(seen[0], claims, "the hook sees the same numbers");
+  const { iss: _i, sub: _s, aud: _a, exp: _e, iat: _t, jti: _j, sid: _d, ...renewed } = verifier().verify(r.accessToken);
+  assert.deepEqual(renewed, claims);
+});
+
 for (const [name, makeHook, code] of [
   ["throws", () => { throw new Error("roles db down"); }, "hook_failed"],
   ["rejects", () => Promise.reject(new Error("roles db down")), "hook_failed"],
