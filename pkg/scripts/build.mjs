@@ -1,6 +1,7 @@
-// Builds the package from source: the Rust bindings crate for wasm32 (release), the wasm-bindgen
-// glue (--target web, one build for every runtime) and a wasm-opt pass. Installs the wasm32 target
-// and the wasm-bindgen CLI at exactly the version Cargo.lock pins when they are missing.
+// Builds the package from source: the Rust bindings crate for wasm32 (two release modules), the
+// wasm-bindgen glue (--target web, one build for every runtime), a wasm-opt pass, and the bundled
+// Node and Deno entry points in dist/ (esbuild, from npm ci). Installs the wasm32 target and the
+// wasm-bindgen CLI at exactly the version Cargo.lock pins when they are missing.
 // Usage: node scripts/build.mjs   (from pkg/ or anywhere)
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
