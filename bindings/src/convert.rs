@@ -89,7 +89,6 @@ pub fn session_info(s: &SessionInfo, subject: &Subject) -> JsValue {
 /// verified token by value so its strings and claims move into the result (hot path).
 pub fn verified(v: VerifiedAccessToken) -> Result<JsValue, JsValue> {
     let mut claims = v.claims;
-    claims.values_mut().for_each(js_numbers);
     claims.insert("iss".into(), v.issuer.into());
     claims.insert("sub".into(), v.subject.into());
     let aud = match <[String; 1]>::try_from(v.audience) {
@@ -104,12 +103,12 @@ pub fn verified(v: VerifiedAccessToken) -> Result<JsValue, JsValue> {
     }
     claims.insert("jti".into(), v.token_id.into());
     claims.insert("sid".into(), v.session_id.into());
-    to_js(&claims)
+    claims_to_js(claims)
 }
 
-/// Application claims as a plain JS object, numbers as [`js_numbers`] makes them.
-pub fn claims(claims: &AppClaims) -> Result<JsValue, JsValue> {
-    let mut claims = claims.clone();
+/// Claims as a plain JS object, numbers as [`js_numbers`] makes them (the registered times are
+/// seconds, far below 2^53, so only application claims ever change).
+pub fn claims_to_js(mut claims: AppClaims) -> Result<JsValue, JsValue> {
     claims.values_mut().for_each(js_numbers);
     to_js(&claims)
 }
