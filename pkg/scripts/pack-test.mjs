@@ -52,6 +52,7 @@ try {
     "src/stores/durable-object.js",
     "src/stores/workers-kv.js",
     "src/verifier-class.js",
+    "src/verifier/api.js",
     "src/verifier/node.js",
     "src/verifier/deno.js",
     "src/verifier/workerd.js",

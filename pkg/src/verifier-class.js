@@ -1,7 +1,6 @@
 // The JS Verifier class over a wasm-bindgen Verifier export, shared by the full module (api.js)
-// and the verifier-only module: `free()` is idempotent and use after free is an Error with a code
-// (the raw glue throws an uncoded one). The verifier/ entry points import only this file and the
-// glue, because every extra ES module costs about 0.7 ms of a cold start.
+// and the verifier-only module (verifier/api.js): `free()` is idempotent and use after free is an
+// Error with a code (the raw glue throws an uncoded one).
 
 export const freed = (what) => Object.assign(new Error(`${what} was freed`), { code: "instance_freed" });
 

@@ -1,8 +1,6 @@
 // Bundler / browser entry point of `webgates-sessions/verifier`.
-import init, { Verifier as WasmVerifier } from "../../wasm/webgates_sessions_verifier.js";
-import { verifierClass } from "../verifier-class.js";
+import init from "../../wasm/webgates_sessions_verifier.js";
 
 await init({ module_or_path: new URL("../../wasm/webgates_sessions_verifier_bg.wasm", import.meta.url) });
 
-/** Verifies access tokens with public keys only (see the main entry point's `Verifier`). */
-export const Verifier = verifierClass(WasmVerifier);
+export * from "./api.js";
