@@ -29,6 +29,11 @@ after(async () => {
   await mf?.dispose();
 });
 
+const flipFirstSignatureChar = (token) => {
+  const i = token.lastIndexOf(".") + 1;
+  return token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
+};
+
 const me = (token) => mf.dispatchFetch("http://resource.test/me", { headers: { authorization: `Bearer ${token}` } });
 
 test("a Worker on the verifier-only module verifies tokens like the full module", async () => {
@@ -39,7 +44,7 @@ test("a Worker on the verifier-only module verifies tokens like the full module"
   assert.deepEqual(await res.json(), local.verify(s.accessToken));
   for (const [token, code] of [
     // The signature's first character changed: always a different, well-formed signature.
-    [s.accessToken.replace(/\.([A-Za-z0-9_-])([A-Za-z0-9_-]*)$/, (_, c, rest) => `.${c === "A" ? "B" : "A"}${rest}`), "token_bad_signature"],
+    [flipFirstSignatureChar(s.accessToken), "token_bad_signature"],
     ["nonsense", "token_malformed"],
     ["", "token_malformed"],
   ]) {
