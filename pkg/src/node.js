@@ -1,7 +1,7 @@
 // Node entry point: loads the wasm bytes from disk synchronously.
-import { readFileSync } from "node:fs";
+import { fs } from "./node-fs.js";
 import { initSync } from "../wasm/webgates_sessions_wasm.js";
 
-initSync({ module: readFileSync(new URL("../wasm/webgates_sessions_wasm_bg.wasm", import.meta.url)) });
+initSync({ module: fs.readFileSync(new URL("../wasm/webgates_sessions_wasm_bg.wasm", import.meta.url)) });
 
 export * from "./api.js";
