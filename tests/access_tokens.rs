@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 use webgates_sessions::errors::TokenErrorKind;
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::tokens::access::{
-    check_app_claims, mint, AccessTokenSpec, AppClaims, DEFAULT_MAX_TOKEN_BYTES,
-    MAX_APP_CLAIMS_BYTES, MAX_NUMERIC_DATE, REGISTERED_CLAIMS,
+    check_app_claims, mint, AccessTokenSpec, AppClaims, VerifiedAccessToken,
+    DEFAULT_MAX_TOKEN_BYTES, MAX_APP_CLAIMS_BYTES, MAX_NUMERIC_DATE, REGISTERED_CLAIMS,
 };
 use webgates_sessions::{
     Error, KeySet, ManualClock, SessionId, SigningKey, Timestamp, Verifier, VerifierConfig,
@@ -69,7 +69,12 @@ fn unb64(s: &str) -> Vec<u8> {
 /// `header.payload.signature` from raw JSON texts, signed with `key` (so duplicates, odd types and
 /// odd orders are possible).
 fn sign_texts(key: &SigningKey, header: &str, payload: &str) -> String {
-    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+    sign_bytes(key, header.as_bytes(), payload.as_bytes())
+}
+
+/// [`sign_texts`] for segments that need not be UTF-8.
+fn sign_bytes(key: &SigningKey, header: &[u8], payload: &[u8]) -> String {
+    let input = format!("{}.{}", b64(header), b64(payload));
     let signature = key.sign(input.as_bytes());
     format!("{input}.{}", b64(&signature))
 }
@@ -160,14 +165,35 @@ fn assert_refused(v: &Verifier, token: &str, kind: TokenErrorKind, code: &str) -
     assert_eq!(err.code(), code);
     assert_eq!(kind.code(), code);
     assert_message_free_of_token(&err, token);
+    let payload_err = v
+        .verify_payload(token)
+        .expect_err("verify_payload must refuse it too");
+    assert_eq!(
+        payload_err, err,
+        "verify_payload refuses with the same error"
+    );
     err
 }
 
 #[track_caller]
 fn assert_accepted(v: &Verifier, token: &str) {
-    if let Err(e) = v.verify(token) {
-        panic!("token must verify, got {e:?}");
+    match v.verify(token) {
+        Ok(full) => assert_payload_agrees(v, token, &full),
+        Err(e) => panic!("token must verify, got {e:?}"),
     }
+}
+
+/// `verify_payload` accepts what `verify` accepted, with the same registered claims and the
+/// payload text exactly as signed.
+#[track_caller]
+fn assert_payload_agrees(v: &Verifier, token: &str, full: &VerifiedAccessToken) {
+    let verified = v
+        .verify_payload(token)
+        .expect("verify_payload accepts what verify accepts");
+    let mut registered = full.clone();
+    registered.claims = AppClaims::new();
+    assert_eq!(verified.token, registered);
+    assert_eq!(verified.json.as_bytes(), unb64(segments(token)[1]));
 }
 
 fn at(secs: u64) -> Timestamp {
@@ -1458,6 +1484,87 @@ fn duplicate_app_claims_resolve_last_wins() {
         ))
         .expect("verifies");
     assert_eq!(got.claims.get("role"), Some(&json!("admin")));
+}
+
+#[test]
+fn verify_payload_returns_the_payload_as_signed_and_the_same_registered_claims() {
+    let e = env();
+    let token = minted(&e.key);
+    let full = e.verifier.verify(&token).expect("verifies");
+    assert_payload_agrees(&e.verifier, &token, &full);
+    let verified = e.verifier.verify_payload(&token).expect("verifies");
+    // The text parses to the registered claims plus the application's, nothing else.
+    let mut expected = app_claims();
+    for (k, v) in [
+        ("iss", json!(ISS)),
+        ("sub", json!(SUB)),
+        ("aud", json!(AUD)),
+        ("jti", json!(full.token_id)),
+        ("sid", json!(full.session_id)),
+        ("iat", json!(NOW_S)),
+        ("exp", json!(EXP_S)),
+    ] {
+        expected.insert(k.into(), v);
+    }
+    assert_eq!(
+        serde_json::from_str::<Value>(&verified.json).expect("JSON"),
+        Value::Object(expected)
+    );
+    assert!(verified.token.claims.is_empty());
+    assert_eq!(
+        e.verifier.verify_payload_at(&token, at(NOW_S)),
+        Ok(verified)
+    );
+}
+
+#[test]
+fn verify_payload_checks_application_claims_for_syntax_only() {
+    let e = env();
+    let registered = format!(
+        r#""iss":"{ISS}","sub":"{SUB}","aud":"{AUD}","jti":"j","sid":"s","iat":{NOW_S},"exp":{EXP_S}"#
+    );
+    let header = good_header(&e.key).to_string();
+    // A number beyond f64 and a member named __proto__: valid JSON, so the payload verifies, but
+    // `verify` cannot decode the number into a JSON value.
+    let payload = format!(r#"{{{registered},"big":1e400,"__proto__":{{"admin":true}}}}"#);
+    let token = sign_texts(&e.key, &header, &payload);
+    assert_eq!(
+        e.verifier.verify(&token),
+        Err(Error::Token(TokenErrorKind::InvalidClaims))
+    );
+    let verified = e.verifier.verify_payload(&token).expect("syntax is valid");
+    assert_eq!(verified.json, payload);
+    assert_eq!(verified.token.subject, SUB);
+    // Invalid UTF-8 inside an application claim's string is refused by both as invalid claims,
+    // even with a wrong issuer: the claims are read before they are checked (found by fuzzing:
+    // serde_json checks the UTF-8 only of the strings it decodes).
+    let mut bytes = format!(r#"{{{registered},"x":"ab"}}"#)
+        .replace(ISS, "https://other.example")
+        .into_bytes();
+    let at_b = bytes.len() - 3;
+    bytes[at_b] = 0x83;
+    let token = sign_bytes(&e.key, header.as_bytes(), &bytes);
+    assert_refused(
+        &e.verifier,
+        &token,
+        TokenErrorKind::InvalidClaims,
+        "token_invalid_claims",
+    );
+    // Broken syntax inside an application claim is refused by both.
+    for bad in [
+        format!(r#"{{{registered},"x":tru}}"#),
+        format!(r#"{{{registered},"x":[1,2}}"#),
+        format!(r#"{{{registered},"x":"\q"}}"#),
+        format!(r#"{{{registered},"x":01}}"#),
+    ] {
+        let token = sign_texts(&e.key, &header, &bad);
+        assert_refused(
+            &e.verifier,
+            &token,
+            TokenErrorKind::InvalidClaims,
+            "token_invalid_claims",
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

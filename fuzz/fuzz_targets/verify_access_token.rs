@@ -1,7 +1,10 @@
 //! Arbitrary bytes → (lossy) string → `Verifier::verify_at` with a fixed key set and a fixed
 //! `now`. Never panics; anything accepted is one of the tokens the key minted (byte for byte),
 //! re-verifies to the same claims, obeys the policy when checked independently, and its
-//! application claims re-serialize.
+//! application claims re-serialize. `Verifier::verify_payload_at` agrees with it on every input:
+//! the same registered claims and the payload text as signed, or the same error. The one allowed
+//! difference is a payload whose application claims are valid JSON that `verify` cannot decode
+//! into values (a number beyond `f64`): `verify` says `invalid_claims`, `verify_payload` accepts.
 //!
 //! Inputs that start with `0xFF` (never the first byte of a token) take the signed mode: the rest
 //! is `header JSON 0x00 payload JSON`, signed with the trusted key, so the checks behind the
@@ -12,9 +15,11 @@ use std::sync::LazyLock;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use libfuzzer_sys::fuzz_target;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use webgates_sessions::errors::TokenErrorKind;
 use webgates_sessions::tokens::access::{AppClaims, VerifiedAccessToken};
-use webgates_sessions::{SigningKey, Verifier};
+use webgates_sessions::{Error, SigningKey, Verifier};
 use webgates_sessions_fuzz as fx;
 
 struct Fixture {
@@ -133,6 +138,30 @@ fn check_accepted(fx: &Fixture, token: &str, v: &VerifiedAccessToken) {
     assert_eq!(back, v.claims, "claims round trip");
 }
 
+/// `verify_payload_at` against `verify_at`'s result on the same token.
+fn check_payload(fx: &Fixture, token: &str, full: &Result<VerifiedAccessToken, Error>) {
+    let raw = fx.verifier.verify_payload_at(token, fx::now());
+    match (full, raw) {
+        (Ok(v), Ok(p)) => {
+            let mut registered = v.clone();
+            registered.claims = AppClaims::new();
+            assert_eq!(p.token, registered, "verify_payload: registered claims");
+            let parts: Vec<&str> = token.split('.').collect();
+            let payload = Base64UrlUnpadded::decode_vec(parts[1]).expect("payload is base64url");
+            assert_eq!(p.json.as_bytes(), payload, "verify_payload: payload as signed");
+        }
+        (Err(e), Err(raw)) => assert_eq!(e, &raw, "verify_payload: same error"),
+        (Err(e), Ok(p)) => {
+            assert_eq!(e, &Error::Token(TokenErrorKind::InvalidClaims), "only claims may differ");
+            assert!(
+                serde_json::from_str::<IgnoredAny>(&p.json).is_ok(),
+                "verify_payload accepted invalid JSON"
+            );
+        }
+        (Ok(_), Err(raw)) => panic!("verify accepted what verify_payload refused: {raw:?}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let fx = &*FIXTURE;
     if let Some((&0xFF, rest)) = data.split_first() {
@@ -141,13 +170,17 @@ fuzz_target!(|data: &[u8]| {
         let (header, payload) = rest.split_at(split);
         let payload = payload.get(1..).unwrap_or_default();
         let token = fx::sign_compact(&fx.key, header, payload);
-        if let Ok(v) = fx.verifier.verify_at(&token, fx::now()) {
+        let result = fx.verifier.verify_at(&token, fx::now());
+        check_payload(fx, &token, &result);
+        if let Ok(v) = result {
             check_accepted(fx, &token, &v);
         }
         return;
     }
     let token = String::from_utf8_lossy(data);
-    if let Ok(v) = fx.verifier.verify_at(&token, fx::now()) {
+    let result = fx.verifier.verify_at(&token, fx::now());
+    check_payload(fx, &token, &result);
+    if let Ok(v) = result {
         assert!(
             fx.minted.iter().any(|m| m == token.as_ref()),
             "accepted a token that is not one the key minted: {token:?}"

@@ -181,7 +181,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error>
 /// The payload as received: the registered claims the policy reads, typed, and every other
 /// member in `extra`. A registered claim given twice is an error; for other members the last
 /// one wins (RFC 7519 §4).
-struct WireClaims {
+struct WireClaims<X> {
     iss: String,
     sub: String,
     aud: Vec<String>,
@@ -190,7 +190,38 @@ struct WireClaims {
     exp: i64,
     iat: i64,
     nbf: Option<i64>,
-    extra: AppClaims,
+    extra: X,
+}
+
+/// Where [`WireClaims`] puts the members that are not registered claims.
+trait OtherClaims: Sized {
+    /// An empty sink.
+    fn empty() -> Self;
+    /// Reads the value of member `name` from `map`.
+    fn take<'de, A: MapAccess<'de>>(&mut self, name: String, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// Parsed into JSON values: what [`Verifier::verify`] returns.
+impl OtherClaims for AppClaims {
+    fn empty() -> Self {
+        AppClaims::new()
+    }
+    fn take<'de, A: MapAccess<'de>>(&mut self, name: String, map: &mut A) -> Result<(), A::Error> {
+        self.insert(name, map.next_value()?);
+        Ok(())
+    }
+}
+
+/// Checked for JSON syntax and skipped: [`Verifier::verify_payload`] hands the payload text on.
+struct Skipped;
+
+impl OtherClaims for Skipped {
+    fn empty() -> Self {
+        Skipped
+    }
+    fn take<'de, A: MapAccess<'de>>(&mut self, _: String, map: &mut A) -> Result<(), A::Error> {
+        map.next_value::<IgnoredAny>().map(drop)
+    }
 }
 
 /// A member name of the payload.
@@ -309,18 +340,18 @@ fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> 
     Ok(())
 }
 
-impl<'de> Deserialize<'de> for WireClaims {
+impl<'de, X: OtherClaims> Deserialize<'de> for WireClaims<X> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ClaimsVisitor;
-        impl<'de> Visitor<'de> for ClaimsVisitor {
-            type Value = WireClaims;
+        struct ClaimsVisitor<X>(std::marker::PhantomData<X>);
+        impl<'de, X: OtherClaims> Visitor<'de> for ClaimsVisitor<X> {
+            type Value = WireClaims<X>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object of claims")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims<X>, A::Error> {
                 let (mut iss, mut sub, mut aud, mut jti, mut sid) = (None, None, None, None, None);
                 let (mut exp, mut iat, mut nbf) = (None, None, None);
-                let mut extra = AppClaims::new();
+                let mut extra = X::empty();
                 while let Some(name) = map.next_key::<ClaimName>()? {
                     match name {
                         ClaimName::Iss => once(&mut iss, map.next_value()?, "iss")?,
@@ -339,9 +370,7 @@ impl<'de> Deserialize<'de> for WireClaims {
                         ClaimName::Nbf => {
                             once(&mut nbf, map.next_value::<NumericDate>()?.0, "nbf")?
                         }
-                        ClaimName::Other(name) => {
-                            extra.insert(name, map.next_value()?);
-                        }
+                        ClaimName::Other(name) => extra.take(name, &mut map)?,
                     }
                 }
                 Ok(WireClaims {
@@ -357,7 +386,7 @@ impl<'de> Deserialize<'de> for WireClaims {
                 })
             }
         }
-        deserializer.deserialize_map(ClaimsVisitor)
+        deserializer.deserialize_map(ClaimsVisitor(std::marker::PhantomData))
     }
 }
 
@@ -385,6 +414,20 @@ pub struct VerifiedAccessToken {
     pub kid: String,
     /// Every other claim (the application's).
     pub claims: AppClaims,
+}
+
+/// An access token that passed every check of [`Verifier::verify`], with its payload as JSON text
+/// instead of parsed application claims: for callers that parse JSON themselves. The JS bindings
+/// hand it to `JSON.parse`, which makes every member an own property and every number what JS
+/// reads from the text.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedPayload {
+    /// The registered claims and the `kid`; `claims` is empty.
+    pub token: VerifiedAccessToken,
+    /// The payload exactly as signed: a JSON object whose registered claims passed the policy
+    /// and whose other members are syntactically valid JSON (not otherwise decoded).
+    pub json: String,
 }
 
 /// Settings of a [`Verifier`].
@@ -505,16 +548,64 @@ impl Verifier {
     /// # Errors
     /// [`Error::Token`] with the first failed check.
     pub fn verify_at(&self, token: &str, now: Timestamp) -> Result<VerifiedAccessToken> {
-        verify_with(&self.config, &self.keys, token, now).map_err(Error::Token)
+        let (wire, kid, _) =
+            check_token::<AppClaims>(&self.config, &self.keys, token, now).map_err(Error::Token)?;
+        let (mut verified, claims) = wire.into_verified(kid);
+        verified.claims = claims;
+        Ok(verified)
+    }
+
+    /// [`Verifier::verify`], returning the payload as JSON text: application claims are checked
+    /// for JSON syntax only, never decoded (so a number too large for `f64` passes here and fails
+    /// [`Verifier::verify`]).
+    ///
+    /// # Errors
+    /// [`Error::Token`] with the first failed check, as [`Verifier::verify`].
+    pub fn verify_payload(&self, token: &str) -> Result<VerifiedPayload> {
+        self.verify_payload_at(token, self.clock.now())
+    }
+
+    /// [`Verifier::verify_payload`] as of `now`.
+    ///
+    /// # Errors
+    /// [`Error::Token`] with the first failed check, as [`Verifier::verify_at`].
+    pub fn verify_payload_at(&self, token: &str, now: Timestamp) -> Result<VerifiedPayload> {
+        let (wire, kid, json) =
+            check_token::<Skipped>(&self.config, &self.keys, token, now).map_err(Error::Token)?;
+        Ok(VerifiedPayload {
+            token: wire.into_verified(kid).0,
+            json,
+        })
     }
 }
 
-fn verify_with(
+impl<X> WireClaims<X> {
+    /// The verified token (with no application claims) and the other members.
+    fn into_verified(self, kid: String) -> (VerifiedAccessToken, X) {
+        let ts = |s: i64| Timestamp::from_secs(u64::try_from(s).unwrap_or(0));
+        let verified = VerifiedAccessToken {
+            issuer: self.iss,
+            subject: self.sub,
+            audience: self.aud,
+            session_id: self.sid,
+            token_id: self.jti,
+            issued_at: ts(self.iat),
+            expires_at: ts(self.exp),
+            not_before: self.nbf.map(ts),
+            kid,
+            claims: AppClaims::new(),
+        };
+        (verified, self.extra)
+    }
+}
+
+/// Every check of the policy, in order; the checked claims, the `kid` and the decoded payload.
+fn check_token<X: OtherClaims>(
     config: &VerifierConfig,
     keys: &PublicKeySet,
     token: &str,
     now: Timestamp,
-) -> std::result::Result<VerifiedAccessToken, TokenErrorKind> {
+) -> std::result::Result<(WireClaims<X>, String, String), TokenErrorKind> {
     use TokenErrorKind as K;
     if token.len() > config.max_token_bytes {
         return Err(K::TooLarge);
@@ -552,7 +643,10 @@ fn verify_with(
     if !verify_prechecked(key.dalek(), parts.signing_input.as_bytes(), &signature) {
         return Err(K::BadSignature);
     }
-    let wire: WireClaims = serde_json::from_slice(&parts.payload).map_err(|_| K::InvalidClaims)?;
+    // UTF-8 first: serde_json checks the strings it decodes but not the ones it skips.
+    let payload = String::from_utf8(parts.payload).map_err(|_| K::InvalidClaims)?;
+    let wire: WireClaims<X> =
+        serde_json::from_slice(payload.as_bytes()).map_err(|_| K::InvalidClaims)?;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }
@@ -572,17 +666,5 @@ fn verify_with(
             return Err(K::NotYetValid);
         }
     }
-    let ts = |s: i64| Timestamp::from_secs(u64::try_from(s).unwrap_or(0));
-    Ok(VerifiedAccessToken {
-        issuer: wire.iss,
-        subject: wire.sub,
-        audience: wire.aud,
-        session_id: wire.sid,
-        token_id: wire.jti,
-        issued_at: ts(wire.iat),
-        expires_at: ts(wire.exp),
-        not_before: wire.nbf.map(ts),
-        kid,
-        claims: wire.extra,
-    })
+    Ok((wire, kid, payload))
 }
