@@ -221,7 +221,7 @@ export interface VerifierOptions {
   maxTokenBytes?: number;
 }
 
-/** The claims of a verified access token (times in seconds, as in the token). */
+/** The payload of a verified access token, as `JSON.parse` reads it (times in seconds, as in the token). */
 export interface AccessTokenClaims extends Claims {
   iss: string;
   sub: string;

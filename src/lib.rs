@@ -53,7 +53,9 @@ pub use renewal::{RejectReason, RenewOutcome, Renewed};
 pub use services::{Authority, ClaimsHook, HookError, Issued};
 pub use session::{FamilyId, SessionId, SessionInfo, Subject};
 pub use store::{MemoryStore, Store};
-pub use tokens::access::{AppClaims, VerifiedAccessToken, Verifier, VerifierConfig};
+pub use tokens::access::{
+    AppClaims, VerifiedAccessToken, VerifiedPayload, Verifier, VerifierConfig,
+};
 
 /// `Send` natively, nothing on wasm32: store and hook futures must be `Send` for multi-threaded
 /// native servers, while JS promises on wasm are not.

@@ -5,7 +5,7 @@ use wasm_bindgen::JsValue;
 use webgates_sessions::renewal::RenewOutcome;
 use webgates_sessions::session::SessionInfo;
 use webgates_sessions::tokens::access::AppClaims;
-use webgates_sessions::{Issued, Subject, Timestamp, VerifiedAccessToken};
+use webgates_sessions::{Issued, Subject, Timestamp, VerifiedPayload};
 
 fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
@@ -85,57 +85,28 @@ pub fn session_info(s: &SessionInfo, subject: &Subject) -> JsValue {
     o.into()
 }
 
-/// `verify()`'s result: the JWT claims as issued (times in seconds, as in the token). Takes the
-/// verified token by value so its strings and claims move into the result (hot path).
-pub fn verified(v: VerifiedAccessToken) -> Result<JsValue, JsValue> {
-    let mut claims = v.claims;
-    claims.insert("iss".into(), v.issuer.into());
-    claims.insert("sub".into(), v.subject.into());
-    let aud = match <[String; 1]>::try_from(v.audience) {
-        Ok([one]) => serde_json::Value::from(one),
-        Err(many) => serde_json::Value::from(many),
-    };
-    claims.insert("aud".into(), aud);
-    claims.insert("exp".into(), v.expires_at.as_secs().into());
-    claims.insert("iat".into(), v.issued_at.as_secs().into());
-    if let Some(nbf) = v.not_before {
-        claims.insert("nbf".into(), nbf.as_secs().into());
-    }
-    claims.insert("jti".into(), v.token_id.into());
-    claims.insert("sid".into(), v.session_id.into());
-    claims_to_js(claims)
+/// `verify()`'s result: the token's payload as `JSON.parse` reads it. Every member is an own
+/// property (a claim named `__proto__` included), and every number is what JS reads from the
+/// text (an integer beyond 2^53 becomes the nearest double). The payload was checked to be valid
+/// JSON, so the parse cannot fail; if it did, the token is reported as having invalid claims.
+pub fn verified(v: VerifiedPayload) -> Result<JsValue, JsValue> {
+    json_parse(&v.json)
 }
 
-/// Claims as a plain JS object, numbers as [`js_numbers`] makes them (the registered times are
-/// seconds, far below 2^53, so only application claims ever change).
-pub fn claims_to_js(mut claims: AppClaims) -> Result<JsValue, JsValue> {
-    claims.values_mut().for_each(js_numbers);
-    to_js(&claims)
+/// Application claims for JS, through their JSON text and `JSON.parse`, as [`verified`] makes
+/// them.
+pub fn claims_to_js(claims: &AppClaims) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(claims)
+        .map_err(|_| crate::errors::type_error("claims", "cannot be converted"))?;
+    json_parse(&text)
 }
 
-/// Makes every number in `value` one JS can hold: an integer beyond ±(2^53 − 1) becomes the
-/// nearest double, exactly what `JSON.parse` makes of the same text. serde-wasm-bindgen refuses
-/// such integers, so a token whose claims hold one (for instance a JS number such as 2 ** 60,
-/// which JSON writes as an integer) could not be returned. Depth is bounded by the JSON parser's
-/// recursion limit.
-pub fn js_numbers(value: &mut serde_json::Value) {
-    use serde_json::{Number, Value};
-    const MAX_SAFE: u64 = (1 << 53) - 1;
-    match value {
-        Value::Number(n) => {
-            let unsafe_int = match (n.as_u64(), n.as_i64()) {
-                (Some(u), _) if u > MAX_SAFE => Some(u as f64),
-                (_, Some(i)) if i.unsigned_abs() > MAX_SAFE => Some(i as f64),
-                _ => None,
-            };
-            if let Some(f) = unsafe_int.and_then(Number::from_f64) {
-                *n = f;
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(js_numbers),
-        Value::Object(members) => members.values_mut().for_each(js_numbers),
-        Value::Null | Value::Bool(_) | Value::String(_) => {}
-    }
+fn json_parse(text: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| {
+        crate::errors::core_error(&webgates_sessions::Error::Token(
+            webgates_sessions::errors::TokenErrorKind::InvalidClaims,
+        ))
+    })
 }
 
 /// Any serialisable value as a plain JS object (maps as objects, integers as numbers).

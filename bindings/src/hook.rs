@@ -24,7 +24,7 @@ impl ClaimsHook for JsHook {
         current: &AppClaims,
     ) -> impl Future<Output = Result<AppClaims, HookError>> {
         let info = session_info(session, subject);
-        let current = crate::convert::claims_to_js(current.clone());
+        let current = crate::convert::claims_to_js(current);
         let f = self.0.clone();
         async move {
             let current = current.map_err(|e| HookError(describe(&e)))?;

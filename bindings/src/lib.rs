@@ -120,7 +120,10 @@ impl WasmVerifier {
         }
         let token = string(&token, "accessToken", max)?;
         self.clock.check()?;
-        let verified = self.inner.verify(&token).map_err(|e| core_error(&e))?;
+        let verified = self
+            .inner
+            .verify_payload(&token)
+            .map_err(|e| core_error(&e))?;
         convert::verified(verified)
     }
 }

@@ -466,6 +466,27 @@ test("integers beyond 2^53 in claims come back as JSON.parse gives them: from ve
   assert.deepEqual(appClaims(r.accessToken), claims);
 });
 
+test("a claim named __proto__ comes back as an own property, never as the result's prototype", async () => {
+  // JSON.parse makes "__proto__" an own member; assigning it (as serde-wasm-bindgen's objects
+  // did) sets the prototype instead, so `claims.admin` would have read through to the claim.
+  const claims = JSON.parse('{"__proto__": {"admin": true}, "nested": {"__proto__": {"admin": true}}, "x": 1}');
+  const seen = [];
+  const { authority, verifier } = setup({ claimsHook: (_s, current) => (seen.push(current), current) });
+  const check = (obj, what) => {
+    assert.equal(Object.getPrototypeOf(obj), Object.prototype, `${what}: prototype untouched`);
+    assert.equal(obj.admin, undefined, `${what}: nothing inherited`);
+    assert.ok(Object.hasOwn(obj, "__proto__"), `${what}: own __proto__`);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(obj, "__proto__").value, JSON.parse('{"admin": true}'));
+    assert.equal(Object.getPrototypeOf(obj.nested), Object.prototype, `${what}: nested prototype untouched`);
+    assert.ok(Object.hasOwn(obj.nested, "__proto__"), `${what}: nested own __proto__`);
+  };
+  const s = await authority.issue({ subject: "p", claims });
+  check(verifier().verify(s.accessToken), "verify");
+  const r = await mustRenew(authority, s.refreshToken);
+  check(seen[0], "the hook's current claims");
+  check(verifier().verify(r.accessToken), "verify after renewal");
+});
+
 for (const [name, makeHook, code] of [
   ["throws", () => { throw new Error("roles db down"); }, "hook_failed"],
   ["rejects", () => Promise.reject(new Error("roles db down")), "hook_failed"],
