@@ -212,7 +212,7 @@ impl OtherClaims for AppClaims {
     }
 }
 
-/// Checked for JSON syntax and skipped: [`Verifier::verify_payload`] hands the payload text on.
+/// Read through and dropped: [`Verifier::verify_payload`] hands the payload text on.
 struct Skipped;
 
 impl OtherClaims for Skipped {
@@ -220,7 +220,51 @@ impl OtherClaims for Skipped {
         Skipped
     }
     fn take<'de, A: MapAccess<'de>>(&mut self, _: String, map: &mut A) -> Result<(), A::Error> {
-        map.next_value::<IgnoredAny>().map(drop)
+        map.next_value::<Checked>().map(drop)
+    }
+}
+
+/// Any JSON value, read as [`Value`] would be read (every number in range, every string valid,
+/// nesting within serde_json's depth limit) but kept nowhere. `IgnoredAny` would skip numbers,
+/// strings and depth unchecked, so `verify_payload` would accept what `verify` refuses.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
     }
 }
 
@@ -426,7 +470,7 @@ pub struct VerifiedPayload {
     /// The registered claims and the `kid`; `claims` is empty.
     pub token: VerifiedAccessToken,
     /// The payload exactly as signed: a JSON object whose registered claims passed the policy
-    /// and whose other members are syntactically valid JSON (not otherwise decoded).
+    /// and whose other members [`Verifier::verify`] would have decoded.
     pub json: String,
 }
 
@@ -555,9 +599,9 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// [`Verifier::verify`], returning the payload as JSON text: application claims are checked
-    /// for JSON syntax only, never decoded (so a number too large for `f64` passes here and fails
-    /// [`Verifier::verify`]).
+    /// [`Verifier::verify`], returning the payload as JSON text instead of decoded application
+    /// claims. It accepts and refuses exactly what [`Verifier::verify`] does (the application
+    /// claims are read with the same checks), but builds no JSON values.
     ///
     /// # Errors
     /// [`Error::Token`] with the first failed check, as [`Verifier::verify`].
