@@ -1560,9 +1560,28 @@ fn verify_payload_refuses_exactly_what_verify_refuses_in_application_claims() {
         TokenErrorKind::InvalidClaims,
         "token_invalid_claims",
     );
-    // What verify decodes, verify_payload accepts: nesting just within the limit, a member named
-    // __proto__, big and odd numbers.
-    let nested = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+    // The same nesting budget: both accept up to serde_json's depth limit and refuse beyond it.
+    let nested = |depth: usize| {
+        let claim = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        sign_texts(&e.key, &header, &format!(r#"{{{registered},"x":{claim}}}"#))
+    };
+    let deepest = (100..140)
+        .take_while(|&d| e.verifier.verify(&nested(d)).is_ok())
+        .last()
+        .expect("100 levels verify");
+    assert!(
+        deepest < 139,
+        "the depth limit lies within the range scanned"
+    );
+    assert_accepted(&e.verifier, &nested(deepest));
+    assert_refused(
+        &e.verifier,
+        &nested(deepest + 1),
+        TokenErrorKind::InvalidClaims,
+        "token_invalid_claims",
+    );
+    // What verify decodes, verify_payload accepts: a member named __proto__, big and odd numbers.
+    let nested = format!("{}1{}", "[".repeat(deepest), "]".repeat(deepest));
     let good = format!(
         r#"{{{registered},"n":{nested},"__proto__":{{"admin":true}},"big":18446744073709551616,"f":1.5e-300}}"#
     );

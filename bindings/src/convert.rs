@@ -87,26 +87,27 @@ pub fn session_info(s: &SessionInfo, subject: &Subject) -> JsValue {
 
 /// `verify()`'s result: the token's payload as `JSON.parse` reads it. Every member is an own
 /// property (a claim named `__proto__` included), and every number is what JS reads from the
-/// text (an integer beyond 2^53 becomes the nearest double). The payload was checked to be valid
-/// JSON, so the parse cannot fail; if it did, the token is reported as having invalid claims.
+/// text (an integer beyond 2^53 becomes the nearest double).
 pub fn verified(v: VerifiedPayload) -> Result<JsValue, JsValue> {
-    json_parse(&v.json)
-}
-
-/// Application claims for JS, through their JSON text and `JSON.parse`, as [`verified`] makes
-/// them.
-pub fn claims_to_js(claims: &AppClaims) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(claims)
-        .map_err(|_| crate::errors::type_error("claims", "cannot be converted"))?;
-    json_parse(&text)
-}
-
-fn json_parse(text: &str) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(text).map_err(|_| {
+    json_parse(&v.json, || {
         crate::errors::core_error(&webgates_sessions::Error::Token(
             webgates_sessions::errors::TokenErrorKind::InvalidClaims,
         ))
     })
+}
+
+/// Application claims for JS (a claims hook's current claims), through their JSON text and
+/// `JSON.parse`, so they come out as [`verified`] makes them.
+pub fn claims_to_js(claims: &AppClaims) -> Result<JsValue, JsValue> {
+    let fail = || crate::errors::type_error("claims", "cannot be converted");
+    let text = serde_json::to_string(claims).map_err(|_| fail())?;
+    json_parse(&text, fail)
+}
+
+/// `JSON.parse(text)`, or `on_error()` if it throws. It cannot throw for text serde_json wrote or
+/// accepted: that grammar is JSON's, with tighter limits (no lone surrogates, bounded depth).
+fn json_parse(text: &str, on_error: impl FnOnce() -> JsValue) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text).map_err(|_| on_error())
 }
 
 /// Any serialisable value as a plain JS object (maps as objects, integers as numbers).

@@ -198,7 +198,11 @@ trait OtherClaims: Sized {
     /// An empty sink.
     fn empty() -> Self;
     /// Reads the value of member `name` from `map`.
-    fn take<'de, A: MapAccess<'de>>(&mut self, name: String, map: &mut A) -> Result<(), A::Error>;
+    fn take<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: Cow<'de, str>,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
 }
 
 /// Parsed into JSON values: what [`Verifier::verify`] returns.
@@ -206,8 +210,12 @@ impl OtherClaims for AppClaims {
     fn empty() -> Self {
         AppClaims::new()
     }
-    fn take<'de, A: MapAccess<'de>>(&mut self, name: String, map: &mut A) -> Result<(), A::Error> {
-        self.insert(name, map.next_value()?);
+    fn take<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: Cow<'de, str>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        self.insert(name.into_owned(), map.next_value()?);
         Ok(())
     }
 }
@@ -219,14 +227,20 @@ impl OtherClaims for Skipped {
     fn empty() -> Self {
         Skipped
     }
-    fn take<'de, A: MapAccess<'de>>(&mut self, _: String, map: &mut A) -> Result<(), A::Error> {
+    fn take<'de, A: MapAccess<'de>>(
+        &mut self,
+        _: Cow<'de, str>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
         map.next_value::<Checked>().map(drop)
     }
 }
 
 /// Any JSON value, read as [`Value`] would be read (every number in range, every string valid,
 /// nesting within serde_json's depth limit) but kept nowhere. `IgnoredAny` would skip numbers,
-/// strings and depth unchecked, so `verify_payload` would accept what `verify` refuses.
+/// strings and depth unchecked, so `verify_payload` would accept what `verify` refuses. (With
+/// serde_json's `raw_value` or `arbitrary_precision` features enabled somewhere in a build,
+/// `Value` also treats maps keyed by serde_json's private marker names specially; this does not.)
 struct Checked;
 
 impl<'de> Deserialize<'de> for Checked {
@@ -268,8 +282,8 @@ impl<'de> Visitor<'de> for Checked {
     }
 }
 
-/// A member name of the payload.
-enum ClaimName {
+/// A member name of the payload (borrowed from the text unless it has escapes).
+enum ClaimName<'de> {
     Iss,
     Sub,
     Aud,
@@ -278,12 +292,12 @@ enum ClaimName {
     Exp,
     Iat,
     Nbf,
-    Other(String),
+    Other(Cow<'de, str>),
 }
 
-impl ClaimName {
-    fn from_str(name: &str) -> Self {
-        match name {
+impl<'de> ClaimName<'de> {
+    fn from_name(name: Cow<'de, str>) -> Self {
+        match name.as_ref() {
             "iss" => Self::Iss,
             "sub" => Self::Sub,
             "aud" => Self::Aud,
@@ -292,21 +306,24 @@ impl ClaimName {
             "exp" => Self::Exp,
             "iat" => Self::Iat,
             "nbf" => Self::Nbf,
-            other => Self::Other(other.to_owned()),
+            _ => Self::Other(name),
         }
     }
 }
 
-impl<'de> Deserialize<'de> for ClaimName {
+impl<'de> Deserialize<'de> for ClaimName<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = ClaimName;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = ClaimName<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a claim name")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClaimName, E> {
-                Ok(ClaimName::from_str(v))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<ClaimName<'de>, E> {
+                Ok(ClaimName::from_name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ClaimName<'de>, E> {
+                Ok(ClaimName::from_name(Cow::Owned(v.to_owned())))
             }
         }
         deserializer.deserialize_str(NameVisitor)
@@ -601,7 +618,9 @@ impl Verifier {
 
     /// [`Verifier::verify`], returning the payload as JSON text instead of decoded application
     /// claims. It accepts and refuses exactly what [`Verifier::verify`] does (the application
-    /// claims are read with the same checks), but builds no JSON values.
+    /// claims are read with the same checks), but builds no JSON values. The one exception: a
+    /// build that enables serde_json's `raw_value` or `arbitrary_precision` feature makes `verify`
+    /// refuse claim objects keyed by serde_json's private marker names, which this accepts.
     ///
     /// # Errors
     /// [`Error::Token`] with the first failed check, as [`Verifier::verify`].
@@ -687,10 +706,9 @@ fn check_token<X: OtherClaims>(
     if !verify_prechecked(key.dalek(), parts.signing_input.as_bytes(), &signature) {
         return Err(K::BadSignature);
     }
-    // UTF-8 first: serde_json checks the strings it decodes but not the ones it skips.
+    // Text, since `verify_payload` returns it; serde_json refuses invalid UTF-8 anyway.
     let payload = String::from_utf8(parts.payload).map_err(|_| K::InvalidClaims)?;
-    let wire: WireClaims<X> =
-        serde_json::from_slice(payload.as_bytes()).map_err(|_| K::InvalidClaims)?;
+    let wire: WireClaims<X> = crate::json::from_text(&payload).map_err(|_| K::InvalidClaims)?;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }

@@ -130,6 +130,20 @@ test("jose-minted tokens verify with our Verifier built from the key's public JW
   assert.deepEqual(v.verify(multi).aud, ["other-api", AUDIENCE]);
 });
 
+test("verify returns a foreign token's payload as signed: member order, a one-element aud array, fractional times", () => {
+  const key = generateSigningKey();
+  const v = verifierFor({ keys: [publicOf(key)] });
+  // Another issuer's style: application claims first, aud as an array, NumericDates with
+  // fractions (RFC 7519 allows them; the checks use whole seconds).
+  const payload = { tenant: "t1", ...standardPayload({ aud: [AUDIENCE], iat: NOW_S + 0.25, exp: NOW_S + 300.5 }) };
+  const header = { alg: "EdDSA", typ: "at+jwt", kid: key.kid };
+  const claims = v.verify(rawToken(key, header, payload));
+  assert.deepEqual(claims, payload);
+  assert.deepEqual(Object.keys(claims), Object.keys(payload));
+  assert.deepEqual(claims.aud, [AUDIENCE]);
+  assert.equal(claims.exp, NOW_S + 300.5);
+});
+
 test("a public JWK without kid gets its RFC 7638 thumbprint as kid", async () => {
   const key = generateSigningKey();
   const v = verifierFor({ keys: [{ kty: "OKP", crv: "Ed25519", x: key.x }] });
