@@ -1777,3 +1777,116 @@ fn float_claims_survive_mint_and_verify_exactly() {
         .unwrap();
     assert_eq!(got.to_bits(), x.to_bits());
 }
+
+// ---------------------------------------------------------------------------------------------
+// verify_payload against verify on generated claims
+
+/// A small deterministic generator (splitmix64) for the differential test below.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A JSON text: valid, or (sometimes) with one of the faults both verifiers must refuse
+    /// alike. Numbers, escapes, unicode, nesting up to `depth`.
+    fn json(&mut self, depth: u32) -> String {
+        const ATOMS: &[&str] = &[
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "0.1",
+            "1e308",
+            "1e309",
+            "-1e400",
+            "5e-324",
+            "2.5E-3",
+            "1.7976931348623157e308",
+            "true",
+            "false",
+            "null",
+            r#""""#,
+            r#""plain""#,
+            r#""\u00e9\n\t\"\\\/""#,
+            r#""\ud83d\ude00""#,
+            r#""\ud800""#,
+            r#""é😀""#,
+            r#""__proto__""#,
+        ];
+        const FAULTS: &[&str] = &["01", "1.", ".5", "tru", r#""\x""#, "[1,]", "{\"a\"}", "NaN"];
+        match self.below(if depth == 0 { 2 } else { 4 }) {
+            0 if self.below(40) == 0 => FAULTS[self.below(FAULTS.len() as u64) as usize].into(),
+            0 | 1 => ATOMS[self.below(ATOMS.len() as u64) as usize].into(),
+            2 => {
+                let items: Vec<String> = (0..self.below(4)).map(|_| self.json(depth - 1)).collect();
+                format!("[{}]", items.join(","))
+            }
+            _ => {
+                let members: Vec<String> = (0..self.below(4))
+                    .map(|i| format!(r#""k{i}":{}"#, self.json(depth - 1)))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_payload_agrees_with_verify_on_generated_claims() {
+    let e = env();
+    let header = good_header(&e.key).to_string();
+    let registered = format!(
+        r#""iss":"{ISS}","sub":"{SUB}","aud":"{AUD}","jti":"j","sid":"s","iat":{NOW_S},"exp":{EXP_S}"#
+    );
+    let mut gen = Gen(0x5eed);
+    let (mut accepted, mut refused) = (0, 0);
+    for i in 0..3000 {
+        let claims: Vec<String> = (0..gen.below(4))
+            .map(|j| format!(r#""c{j}":{}"#, gen.json(4)))
+            .collect();
+        // Application claims before, between or after the registered ones.
+        let payload = match i % 3 {
+            0 => format!("{{{registered},{}}}", claims.join(",")),
+            1 => format!("{{{},{registered}}}", claims.join(",")),
+            _ => format!("{{{}}}", [claims.join(","), registered.clone()].join(",")),
+        }
+        .replace(",,", ",")
+        .replace("{,", "{")
+        .replace(",}", "}");
+        let token = sign_texts(&e.key, &header, &payload);
+        match e.verifier.verify(&token) {
+            Ok(full) => {
+                accepted += 1;
+                assert_payload_agrees(&e.verifier, &token, &full);
+            }
+            Err(err) => {
+                refused += 1;
+                assert_eq!(
+                    err,
+                    Error::Token(TokenErrorKind::InvalidClaims),
+                    "{payload}"
+                );
+                assert_eq!(e.verifier.verify_payload(&token), Err(err), "{payload}");
+            }
+        }
+    }
+    // Both outcomes are exercised in quantity.
+    assert!(
+        accepted > 1000 && refused > 300,
+        "accepted {accepted}, refused {refused}"
+    );
+}
