@@ -193,10 +193,8 @@ struct WireClaims<X> {
     extra: X,
 }
 
-/// Where [`WireClaims`] puts the members that are not registered claims.
-trait OtherClaims: Sized {
-    /// An empty sink.
-    fn empty() -> Self;
+/// Where [`WireClaims`] puts the members that are not registered claims (starting empty).
+trait OtherClaims: Default {
     /// Reads the value of member `name` from `map`.
     fn take<'de, A: MapAccess<'de>>(
         &mut self,
@@ -207,9 +205,6 @@ trait OtherClaims: Sized {
 
 /// Parsed into JSON values: what [`Verifier::verify`] returns.
 impl OtherClaims for AppClaims {
-    fn empty() -> Self {
-        AppClaims::new()
-    }
     fn take<'de, A: MapAccess<'de>>(
         &mut self,
         name: Cow<'de, str>,
@@ -221,12 +216,10 @@ impl OtherClaims for AppClaims {
 }
 
 /// Read through and dropped: [`Verifier::verify_payload`] hands the payload text on.
+#[derive(Default)]
 struct Skipped;
 
 impl OtherClaims for Skipped {
-    fn empty() -> Self {
-        Skipped
-    }
     fn take<'de, A: MapAccess<'de>>(
         &mut self,
         _: Cow<'de, str>,
@@ -412,7 +405,7 @@ impl<'de, X: OtherClaims> Deserialize<'de> for WireClaims<X> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireClaims<X>, A::Error> {
                 let (mut iss, mut sub, mut aud, mut jti, mut sid) = (None, None, None, None, None);
                 let (mut exp, mut iat, mut nbf) = (None, None, None);
-                let mut extra = X::empty();
+                let mut extra = X::default();
                 while let Some(name) = map.next_key::<ClaimName>()? {
                     match name {
                         ClaimName::Iss => once(&mut iss, map.next_value()?, "iss")?,
@@ -633,8 +626,12 @@ impl Verifier {
     /// # Errors
     /// [`Error::Token`] with the first failed check, as [`Verifier::verify_at`].
     pub fn verify_payload_at(&self, token: &str, now: Timestamp) -> Result<VerifiedPayload> {
-        let (wire, kid, json) =
+        let (wire, kid, payload) =
             check_token::<Skipped>(&self.config, &self.keys, token, now).map_err(Error::Token)?;
+        // serde_json read every string in it and refuses any other non-ASCII byte, so the parsed
+        // payload is UTF-8; checked again here (not on `verify`'s path) rather than assumed.
+        let json =
+            String::from_utf8(payload).map_err(|_| Error::Token(TokenErrorKind::InvalidClaims))?;
         Ok(VerifiedPayload {
             token: wire.into_verified(kid).0,
             json,
@@ -668,7 +665,7 @@ fn check_token<X: OtherClaims>(
     keys: &PublicKeySet,
     token: &str,
     now: Timestamp,
-) -> std::result::Result<(WireClaims<X>, String, String), TokenErrorKind> {
+) -> std::result::Result<(WireClaims<X>, String, Vec<u8>), TokenErrorKind> {
     use TokenErrorKind as K;
     if token.len() > config.max_token_bytes {
         return Err(K::TooLarge);
@@ -706,9 +703,8 @@ fn check_token<X: OtherClaims>(
     if !verify_prechecked(key.dalek(), parts.signing_input.as_bytes(), &signature) {
         return Err(K::BadSignature);
     }
-    // Text, since `verify_payload` returns it; serde_json refuses invalid UTF-8 anyway.
-    let payload = String::from_utf8(parts.payload).map_err(|_| K::InvalidClaims)?;
-    let wire: WireClaims<X> = crate::json::from_text(&payload).map_err(|_| K::InvalidClaims)?;
+    let wire: WireClaims<X> =
+        serde_json::from_slice(&parts.payload).map_err(|_| K::InvalidClaims)?;
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }
@@ -728,5 +724,5 @@ fn check_token<X: OtherClaims>(
             return Err(K::NotYetValid);
         }
     }
-    Ok((wire, kid, payload))
+    Ok((wire, kid, parts.payload))
 }
