@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${SKIP_RUN:-}" ]; then
   scripts/bench-native.sh
-  if [ ! -f pkg/wasm/webgates_sessions_wasm_bg.wasm ] || [ ! -f pkg/dist/verifier/node.js ]; then (cd pkg && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build); fi
-  (cd pkg && npm run --silent bench)
+  [ -d pkg/node_modules ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
+  (cd pkg && npm run --silent bench)   # builds the package first
 fi
 python3 - <<'PY'
 import json, subprocess, datetime

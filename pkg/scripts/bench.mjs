@@ -3,10 +3,11 @@
 // 1. bench/bench.mjs         Node: verify / sign / renew vs jose, fast-jwt, OpenAuth; size; cold start; memory
 // 2. bench/worker-bench.mjs  the example Worker in workerd (Miniflare) vs a no-auth baseline Worker
 // Results: bench/results/node.json, worker.json and summary.json (the results directory is not
-// committed). Builds the package only if its wasm or bundled entry points are missing. Exits 1 if a benchmark fails to run;
-// missed performance targets are reported, not treated as errors.
+// committed). Builds the package first (scripts/build.mjs; quick when nothing changed), so the
+// figures are never those of a stale build. Exits 1 if a benchmark fails to run; missed
+// performance targets are reported, not treated as errors.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,9 +15,7 @@ const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
 const extra = process.argv.includes("--quick") ? ["--quick"] : [];
 const t0 = performance.now();
 
-if (!existsSync(join(pkg, "wasm/webgates_sessions_wasm_bg.wasm")) || !existsSync(join(pkg, "dist/verifier/node.js"))) {
-  execFileSync(process.execPath, [join(pkg, "scripts/build.mjs")], { stdio: "inherit" });
-}
+execFileSync(process.execPath, [join(pkg, "scripts/build.mjs")], { stdio: "inherit" });
 
 for (const script of ["bench/bench.mjs", "bench/worker-bench.mjs"]) {
   console.log(`\n=== node ${script} ${extra.join(" ")}\n`);

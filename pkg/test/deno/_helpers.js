@@ -7,6 +7,14 @@ export const AUDIENCE = "https://api.example.test";
 // expireIn on every write and the authority's timestamps never depend on when the tests run.
 export const T0 = Date.UTC(2031, 0, 1);
 
+/** `str` with the character at `i` changed ("A" <-> "B"): in a token segment, always a different,
+ * well-formed base64url character. */
+export const flipChar = (str, i) => str.slice(0, i) + (str[i] === "A" ? "B" : "A") + str.slice(i + 1);
+
+/** The token with its signature's first character changed: always a different, well-formed
+ * signature (that character carries 6 bits of R; the last ones may carry padding bits). */
+export const tamperSignature = (token) => flipChar(token, token.lastIndexOf(".") + 1);
+
 /** Runs `fn(kv)` against a fresh in-memory Deno KV and always closes it. */
 export async function withKv(fn) {
   const kv = await Deno.openKv(":memory:");

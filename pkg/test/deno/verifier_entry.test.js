@@ -4,14 +4,7 @@ import assert from "node:assert/strict";
 import { Authority, MemoryStore, generateSigningKey } from "../../dist/deno.js";
 import { Verifier as DenoVerifier } from "../../dist/verifier/deno.js"; // the shipped, bundled entry
 import { Verifier as BrowserVerifier } from "../../src/verifier/browser.js";
-import { AUDIENCE, ISSUER } from "./_helpers.js";
-
-/** The token with the signature's first character changed (it carries 6 bits of R, so the result
- * is always a different, well-formed signature; the last characters may carry padding bits). */
-function tamperSignature(token) {
-  const i = token.lastIndexOf(".") + 1;
-  return token.slice(0, i) + (token[i] === "A" ? "B" : "A") + token.slice(i + 1);
-}
+import { AUDIENCE, ISSUER, tamperSignature } from "./_helpers.js";
 
 Deno.test("verifier entry points: same claims and codes as the full module", async () => {
   const authority = new Authority({ issuer: ISSUER, audience: AUDIENCE, signingKeys: [generateSigningKey()], store: new MemoryStore() });

@@ -8,6 +8,14 @@ export const AUDIENCE = "api.example";
 export const T0 = 1_700_000_000_000; // 2023-11-14T22:13:20Z, epoch ms
 export const SEC = 1000;
 
+/** `str` with the character at `i` changed ("A" <-> "B"): in a token segment, always a different,
+ * well-formed base64url character. */
+export const flipChar = (str, i) => str.slice(0, i) + (str[i] === "A" ? "B" : "A") + str.slice(i + 1);
+
+/** The token with its signature's first character changed: always a different, well-formed
+ * signature (that character carries 6 bits of R; the last ones may carry padding bits). */
+export const tamperSignature = (token) => flipChar(token, token.lastIndexOf(".") + 1);
+
 /** Every code index.d.ts declares in ErrorCode. */
 export const ERROR_CODES = new Set([
   "instance_freed",

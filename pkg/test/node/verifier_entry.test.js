@@ -7,7 +7,7 @@ import test from "node:test";
 import { fileURLToPath } from "node:url";
 import { Verifier as FullVerifier } from "../../dist/node.js";
 import * as small from "../../dist/verifier/node.js"; // the shipped, bundled entry
-import { AUDIENCE, ISSUER, SEC, mulberry32, setup, throwsCode } from "./support.js";
+import { AUDIENCE, ISSUER, SEC, flipChar as flip, mulberry32, setup, throwsCode } from "./support.js";
 
 const SmallVerifier = small.Verifier;
 
@@ -76,7 +76,6 @@ test("same claims and same refusals as the main entry point, token for token", a
   }
   const good = tokens[0];
   const [h, p, s] = good.split(".");
-  const flip = (str, i) => str.slice(0, i) + (str[i] === "A" ? "B" : "A") + str.slice(i + 1);
   const bad = [
     "",
     "a.b.c",
