@@ -86,6 +86,12 @@ export interface SessionStore {
   ): MaybePromise<{ ok: true; version: string } | { ok: false }>;
   delete(key: string): MaybePromise<void>;
   list(prefix: string, options: { cursor?: string; limit: number }): MaybePromise<{ keys: string[]; cursor?: string | null }>;
+  /**
+   * The longest key, in bytes, the backend accepts (Workers KV: 512; at least 128). Subjects whose
+   * escaped keys would be longer get keys made from their SHA-256 instead. Omit for no limit
+   * (keys are at most 807 bytes).
+   */
+  readonly maxKeyBytes?: number;
 }
 
 /** A store method may answer synchronously (a value) or asynchronously (a Promise or thenable). */

@@ -9,15 +9,23 @@
 //! | `f/<family>` | [`FamilyRecord`] |
 //! | `u/<subject>` | [`SubjectRecord`] (logout-everywhere cutoff) |
 //! | `u/<subject>/<sid>` | index entry for listing a subject's sessions |
+//!
+//! `<subject>` is the escaped subject, or `~` and the base64url SHA-256 of the subject when the
+//! store's key limit ([`Store::max_key_len`], 512 bytes on Workers KV) is too short for it: see
+//! [`subject_segment`].
 
+use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::errors::{Error, Result};
 use crate::session::{
-    FamilyId, FamilyRecord, SessionId, SessionRecord, Subject, SubjectRecord, RECORD_VERSION,
+    FamilyId, FamilyRecord, SessionId, SessionRecord, Subject, SubjectRecord, MAX_SUBJECT_LEN,
+    RECORD_VERSION,
 };
+use sha2::{Digest, Sha256};
+
 use crate::store::{Expect, PutOutcome, Store, Version};
 
 /// Most index entries read when listing one subject's sessions.
@@ -43,14 +51,56 @@ pub fn family_key(family: FamilyId) -> String {
     format!("f/{family}")
 }
 
-/// `u/<escaped subject>`.
-pub fn subject_key(subject: &Subject) -> String {
-    format!("u/{}", escape(subject.as_str()))
+/// Length of a session id in a key (hyphenated UUID).
+const SID_LEN: usize = 36;
+
+/// Longest key the repository writes: the index key of a subject of [`MAX_SUBJECT_LEN`] bytes
+/// that all need escaping (807 bytes).
+pub const MAX_KEY_LEN: usize = "u/".len() + 3 * MAX_SUBJECT_LEN + "/".len() + SID_LEN;
+
+/// Smallest key limit a store may report: the longest key written under any limit is an index
+/// key with a digest segment (83 bytes), with room left for later key kinds.
+pub const MIN_KEY_LIMIT: usize = 128;
+
+/// The subject's key segment under a store key limit: the escaped subject when its index key
+/// (`u/<segment>/<sid>`, the longest key it appears in) fits in `max_key_len`, else `~` and the
+/// base64url SHA-256 of the subject (44 bytes).
+///
+/// Escaped segments never contain `~` (it is escaped as `%7E`), so the two forms cannot collide,
+/// and a subject's keys only change on a store that could not hold them before.
+pub fn subject_segment(subject: &Subject, max_key_len: Option<usize>) -> String {
+    let escaped = escape(subject.as_str());
+    match max_key_len {
+        Some(limit) if "u/".len() + escaped.len() + "/".len() + SID_LEN > limit => {
+            let mut digest = String::with_capacity(44);
+            digest.push('~');
+            digest.push_str(&Base64UrlUnpadded::encode_string(&Sha256::digest(
+                subject.as_str().as_bytes(),
+            )));
+            digest
+        }
+        _ => escaped,
+    }
 }
 
-/// `u/<escaped subject>/<sid>`.
+/// `u/<escaped subject>`, for a store without a key limit (see [`subject_segment`]).
+pub fn subject_key(subject: &Subject) -> String {
+    subject_key_within(subject, None)
+}
+
+/// `u/<escaped subject>/<sid>`, for a store without a key limit (see [`subject_segment`]).
 pub fn index_key(subject: &Subject, sid: SessionId) -> String {
-    format!("u/{}/{sid}", escape(subject.as_str()))
+    index_key_within(subject, sid, None)
+}
+
+/// `u/<segment>`: the subject record's key under a store key limit.
+pub fn subject_key_within(subject: &Subject, max_key_len: Option<usize>) -> String {
+    format!("u/{}", subject_segment(subject, max_key_len))
+}
+
+/// `u/<segment>/<sid>`: the subject index entry's key under a store key limit.
+pub fn index_key_within(subject: &Subject, sid: SessionId, max_key_len: Option<usize>) -> String {
+    format!("u/{}/{sid}", subject_segment(subject, max_key_len))
 }
 
 /// Percent-escapes every byte outside `[A-Za-z0-9._@+-]`, so keys are ASCII and `/` only ever
@@ -134,6 +184,16 @@ impl<S: Store> Repository<S> {
     /// The underlying store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// The subject record's key in this store (see [`subject_segment`]).
+    pub fn subject_key(&self, subject: &Subject) -> String {
+        subject_key_within(subject, self.store.max_key_len())
+    }
+
+    /// The subject index entry's key in this store (see [`subject_segment`]).
+    pub fn index_key(&self, subject: &Subject, sid: SessionId) -> String {
+        index_key_within(subject, sid, self.store.max_key_len())
     }
 
     async fn read<T: Record>(&self, key: &str) -> Result<Option<Stored<T>>> {
@@ -229,7 +289,7 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`] or [`Error::CorruptRecord`].
     pub async fn subject(&self, subject: &Subject) -> Result<Option<Stored<SubjectRecord>>> {
-        let found: Option<Stored<SubjectRecord>> = self.read(&subject_key(subject)).await?;
+        let found: Option<Stored<SubjectRecord>> = self.read(&self.subject_key(subject)).await?;
         match found {
             Some(s) if &s.record.subject != subject => {
                 Err(Error::CorruptRecord { record: "subject" })
@@ -248,7 +308,7 @@ impl<S: Store> Repository<S> {
         expect: Expect,
         expires: Timestamp,
     ) -> Result<Option<Version>> {
-        self.write(&subject_key(&record.subject), record, expect, expires)
+        self.write(&self.subject_key(&record.subject), record, expect, expires)
             .await
     }
 
@@ -261,7 +321,7 @@ impl<S: Store> Repository<S> {
             v: RECORD_VERSION,
             sid: record.sid,
         };
-        let key = index_key(&record.subject, record.sid);
+        let key = self.index_key(&record.subject, record.sid);
         self.write(&key, &entry, Expect::Any, record.absolute_expiry)
             .await
             .map(|_| ())
@@ -272,7 +332,7 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`].
     pub async fn unindex_session(&self, subject: &Subject, sid: SessionId) -> Result<()> {
-        Ok(self.store.delete(&index_key(subject, sid)).await?)
+        Ok(self.store.delete(&self.index_key(subject, sid)).await?)
     }
 
     /// Session ids indexed under `subject` (at most [`MAX_LISTED_SESSIONS`]).
@@ -280,7 +340,7 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`].
     pub async fn indexed_sessions(&self, subject: &Subject) -> Result<Vec<SessionId>> {
-        let prefix = format!("{}/", subject_key(subject));
+        let prefix = format!("{}/", self.subject_key(subject));
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         while ids.len() < MAX_LISTED_SESSIONS {

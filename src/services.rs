@@ -17,7 +17,7 @@ use crate::lease::{Lease, LeaseId};
 use crate::logout::{creation_time, RevokeTarget};
 use crate::random::RandomSource;
 use crate::renewal::{self, classify, decide, Decision, RejectReason, RenewOutcome, Renewed};
-use crate::repository::{Repository, Stored};
+use crate::repository::{Repository, Stored, MIN_KEY_LIMIT};
 use crate::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
     SessionInfo, SessionRecord, Subject, SubjectRecord, MAX_RETIRED_HASHES, RECORD_VERSION,
@@ -137,9 +137,16 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
     /// Validates the configuration and builds the authority.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid setting, or a missing clock or random source on wasm32.
+    /// [`Error::Config`] for an invalid setting, a store whose [`Store::max_key_len`] is below
+    /// [`MIN_KEY_LIMIT`], or a missing clock or random source on wasm32.
     pub fn build(self) -> Result<Authority<S, H>> {
         self.config.validate()?;
+        if self.store.max_key_len().is_some_and(|n| n < MIN_KEY_LIMIT) {
+            return Err(Error::config(
+                "store",
+                "max_key_len is below the 128 bytes the key schema needs",
+            ));
+        }
         let clock = match self.clock {
             Some(c) => c,
             None => default_clock()?,

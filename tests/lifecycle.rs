@@ -9,10 +9,11 @@ use std::sync::Arc;
 use serde_json::json;
 use support::*;
 use webgates_sessions::events::Event;
+use webgates_sessions::random::SeededRandom;
 use webgates_sessions::renewal::RenewalAdvice;
 use webgates_sessions::{
-    AppClaims, ClientInfo, Error, IssueRequest, RejectReason, RenewOutcome, Renewed, RevokeTarget,
-    Subject,
+    AppClaims, Authority, ClientInfo, Error, IssueRequest, ManualClock, RejectReason, RenewOutcome,
+    Renewed, RevokeTarget, Store, Subject,
 };
 
 fn subject(s: &str) -> Subject {
@@ -612,4 +613,63 @@ fn another_sessions_retired_secret_under_this_session_id_is_unknown_and_revokes_
         renewed(block_on(a.renew(&victim.refresh_token)).unwrap()).generation,
         1
     );
+}
+
+/// The subject with the longest keys: 256 bytes, every one escaped (an 807-byte index key).
+fn longest_subject() -> Subject {
+    subject(&"é".repeat(128))
+}
+
+#[test]
+fn a_store_without_an_advertised_key_limit_cannot_hold_the_longest_subject() {
+    // What a Workers KV adapter that does not report its 512-byte limit runs into.
+    let f = fixture_with(config(), TestStore::key_limited(512, false), 7);
+    let err = block_on(f.authority.issue(IssueRequest::new(longest_subject()))).unwrap_err();
+    assert!(matches!(err, Error::Store(_)), "{err:?}");
+}
+
+#[test]
+fn an_advertised_key_limit_keeps_every_key_within_it_for_the_whole_lifecycle() {
+    let f = fixture_with(config(), TestStore::key_limited(512, true), 7);
+    let a = &f.authority;
+    let long = longest_subject();
+    let short = subject("alice@example.com");
+
+    let s = block_on(a.issue(IssueRequest::new(long.clone()))).unwrap();
+    let other = block_on(a.issue(IssueRequest::new(short.clone()))).unwrap();
+    let r = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
+    let listed = block_on(a.list_sessions(&long)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].session_id, s.session_id);
+
+    // A subject whose keys fit keeps the keys it has on a store without a limit.
+    let keys = block_on(f.store.inner.list("", None, 1000)).unwrap().keys;
+    assert!(keys.contains(&format!("u/alice@example.com/{}", other.session_id)));
+    assert!(keys.iter().all(|k| k.len() <= 512), "{keys:?}");
+
+    // Logout everywhere reaches the long subject's sessions and no one else's.
+    assert!(block_on(a.revoke(RevokeTarget::Subject(long.clone()))).unwrap());
+    assert_eq!(
+        rejected(block_on(a.renew(&r.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    assert!(block_on(a.list_sessions(&long)).unwrap().is_empty());
+    assert_eq!(block_on(a.list_sessions(&short)).unwrap().len(), 1);
+    let keys = block_on(f.store.inner.list("", None, 1000)).unwrap().keys;
+    assert!(keys.iter().all(|k| k.len() <= 512), "{keys:?}");
+}
+
+#[test]
+fn a_store_key_limit_below_the_schema_minimum_is_a_configuration_error() {
+    for (limit, ok) in [(127, false), (128, true)] {
+        let built = Authority::builder(config(), keys(1), TestStore::key_limited(limit, true))
+            .clock(Arc::new(ManualClock::new(T0)))
+            .random(Arc::new(SeededRandom::new(1)))
+            .build();
+        match (built, ok) {
+            (Ok(_), true) => {}
+            (Err(Error::Config { field, .. }), false) => assert_eq!(field, "store"),
+            (other, _) => panic!("limit {limit}: {:?}", other.err()),
+        }
+    }
 }

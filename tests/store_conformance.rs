@@ -12,7 +12,8 @@ use webgates_sessions::errors::StoreError;
 use webgates_sessions::lease::{Lease, LeaseId};
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::repository::{
-    escape, family_key, index_key, session_key, subject_key, Repository,
+    escape, family_key, index_key, index_key_within, session_key, subject_key, subject_key_within,
+    subject_segment, Repository, MAX_KEY_LEN, MIN_KEY_LIMIT,
 };
 use webgates_sessions::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
@@ -616,6 +617,51 @@ fn subjects_with_slashes_cannot_collide_with_index_entries() {
     // Without escaping, "a/b" would be read as subject "a" with index entry "b": the subject
     // record key of "a/b" must not be under "a"'s listing prefix.
     assert!(!subject_key(&a_b).starts_with(&format!("{}/", subject_key(&a))));
+}
+
+#[test]
+fn key_limits_digest_exactly_the_subjects_whose_index_keys_would_not_fit() {
+    let rng = SeededRandom::new(5);
+    let sid = SessionId::generate(&rng).expect("sid");
+    // 109 escaped bytes (327) and 146 plain ones: a 473-byte segment, a 512-byte index key.
+    let fits = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(146))).expect("subject");
+    let over = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(147))).expect("subject");
+    let longest = Subject::new("é".repeat(128)).expect("subject");
+    assert_eq!(index_key(&fits, sid).len(), 512);
+    assert_eq!(index_key(&longest, sid).len(), MAX_KEY_LEN);
+
+    for limit in [None, Some(512)] {
+        assert_eq!(index_key_within(&fits, sid, limit), index_key(&fits, sid));
+        assert_eq!(subject_key_within(&fits, limit), subject_key(&fits));
+    }
+    for s in [&over, &longest] {
+        // Unlimited stores keep today's keys; a limited one gets the digest form.
+        assert_eq!(subject_segment(s, None), escape(s.as_str()));
+        assert_eq!(subject_segment(s, Some(MAX_KEY_LEN)), escape(s.as_str()));
+        let seg = subject_segment(s, Some(512));
+        assert!(seg.starts_with('~') && seg.len() == 44, "{seg}");
+        assert!(seg[1..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(
+            index_key_within(s, sid, Some(512)),
+            format!("u/{seg}/{sid}")
+        );
+        assert_eq!(subject_key_within(s, Some(512)), format!("u/{seg}"));
+        assert!(index_key_within(s, sid, Some(MIN_KEY_LIMIT)).len() <= MIN_KEY_LIMIT);
+    }
+    assert_ne!(
+        subject_segment(&over, Some(512)),
+        subject_segment(&longest, Some(512))
+    );
+    // The digest form cannot collide with an escaped subject: `~` is always escaped.
+    assert_eq!(escape("~"), "%7E");
+    let tilde =
+        Subject::new(format!("~{}", &subject_segment(&longest, Some(512))[1..])).expect("subject");
+    assert_ne!(
+        subject_key_within(&tilde, Some(512)),
+        subject_key_within(&longest, Some(512))
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! version} | {ok: false}` where `expect` is `"absent"`, `"any"` or `{version}`,
 //! `delete(key)`, and `list(prefix, {cursor, limit}) → {keys, cursor}`. A thrown exception or
 //! rejected promise becomes a transient store error; a wrong-shaped result a permanent one.
+//! An optional `maxKeyBytes` (Workers KV: 512) makes the core shorten the keys of subjects that
+//! would not fit.
 
 use std::future::Future;
 
@@ -15,9 +17,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use webgates_sessions::clock::Timestamp;
 use webgates_sessions::errors::StoreError;
+use webgates_sessions::repository::MIN_KEY_LIMIT;
 use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store, Version};
 
-use crate::errors::{describe, type_error};
+use crate::errors::{describe, range_error, type_error};
 
 /// A JS store object with its four methods resolved once.
 pub struct JsStore {
@@ -26,6 +29,7 @@ pub struct JsStore {
     set: Function,
     delete: Function,
     list: Function,
+    max_key_len: Option<usize>,
 }
 
 fn method(obj: &JsValue, name: &str) -> Result<Function, JsValue> {
@@ -37,6 +41,27 @@ fn method(obj: &JsValue, name: &str) -> Result<Function, JsValue> {
 
 fn field(obj: &JsValue, name: &str) -> JsValue {
     Reflect::get(obj, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The store's optional `maxKeyBytes`: a whole number of at least
+/// [`MIN_KEY_LIMIT`](webgates_sessions::repository::MIN_KEY_LIMIT) bytes.
+fn key_limit(obj: &JsValue) -> Result<Option<usize>, JsValue> {
+    let v = Reflect::get(obj, &JsValue::from_str("maxKeyBytes"))
+        .map_err(|_| type_error("store.maxKeyBytes", "could not be read"))?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    let n = v
+        .as_f64()
+        .ok_or_else(|| type_error("store.maxKeyBytes", "must be a number"))?;
+    if n.fract() != 0.0 || n < MIN_KEY_LIMIT as f64 {
+        return Err(range_error(
+            "store.maxKeyBytes",
+            "must be a whole number of at least 128",
+        ));
+    }
+    // Saturates at usize::MAX on wasm32: a limit that large is no limit.
+    Ok(Some(n as usize))
 }
 
 fn malformed(op: &str) -> StoreError {
@@ -60,12 +85,14 @@ impl JsStore {
         )
         .ok()
         .filter(|t| t.is_object() && !t.is_null());
+        let max_key_len = key_limit(&value)?;
         let value = twin.unwrap_or(value);
         Ok(Self {
             get: method(&value, "get")?,
             set: method(&value, "set")?,
             delete: method(&value, "delete")?,
             list: method(&value, "list")?,
+            max_key_len,
             this: value,
         })
     }
@@ -189,5 +216,9 @@ impl Store for JsStore {
             };
             Ok(ListPage { keys, cursor })
         }
+    }
+
+    fn max_key_len(&self) -> Option<usize> {
+        self.max_key_len
     }
 }

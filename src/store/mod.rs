@@ -90,6 +90,14 @@ pub trait Store: MaybeSendSync {
         cursor: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend;
+
+    /// The longest key, in bytes, the backend accepts (Workers KV: 512), or `None` for no limit
+    /// under [`crate::repository::MAX_KEY_LEN`]. The repository shortens the keys of subjects
+    /// that would not fit (see [`crate::repository::subject_segment`]); at least
+    /// [`crate::repository::MIN_KEY_LIMIT`].
+    fn max_key_len(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -121,5 +129,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         limit: usize,
     ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend {
         (**self).list(prefix, cursor, limit)
+    }
+
+    fn max_key_len(&self) -> Option<usize> {
+        (**self).max_key_len()
     }
 }

@@ -52,6 +52,11 @@ pub struct TestStore {
     pub fail_next_put_after: AtomicBool,
     /// Every operation fails.
     pub down: AtomicBool,
+    /// Keys (and list prefixes) longer than this are refused, as Workers KV refuses keys over
+    /// 512 bytes.
+    pub key_limit: Option<usize>,
+    /// Whether [`Store::max_key_len`] reports `key_limit`.
+    pub advertise_key_limit: bool,
 }
 
 impl TestStore {
@@ -65,7 +70,17 @@ impl TestStore {
         s
     }
 
-    async fn enter(&self) -> Result<(), StoreError> {
+    /// A store that refuses keys over `limit` bytes, and says so through `max_key_len` when
+    /// `advertise` is set.
+    pub fn key_limited(limit: usize, advertise: bool) -> Self {
+        Self {
+            key_limit: Some(limit),
+            advertise_key_limit: advertise,
+            ..Self::default()
+        }
+    }
+
+    async fn enter(&self, key: &str) -> Result<(), StoreError> {
         if self.yielding.load(Ordering::SeqCst) {
             yield_now().await;
         }
@@ -73,13 +88,16 @@ impl TestStore {
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable("test store is down"));
         }
+        if self.key_limit.is_some_and(|n| key.len() > n) {
+            return Err(StoreError::permanent("key too long"));
+        }
         Ok(())
     }
 }
 
 impl Store for TestStore {
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
-        self.enter().await?;
+        self.enter(key).await?;
         self.inner.get(key).await
     }
 
@@ -90,7 +108,7 @@ impl Store for TestStore {
         expect: Expect,
         expires: Option<Timestamp>,
     ) -> Result<PutOutcome, StoreError> {
-        self.enter().await?;
+        self.enter(key).await?;
         if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
             return Err(StoreError::unavailable("injected failure before write"));
         }
@@ -105,7 +123,7 @@ impl Store for TestStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.enter().await?;
+        self.enter(key).await?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key).await
     }
@@ -116,8 +134,12 @@ impl Store for TestStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<ListPage, StoreError> {
-        self.enter().await?;
+        self.enter(prefix).await?;
         self.inner.list(prefix, cursor, limit).await
+    }
+
+    fn max_key_len(&self) -> Option<usize> {
+        self.key_limit.filter(|_| self.advertise_key_limit)
     }
 }
 

@@ -17,6 +17,8 @@ export function workersKvStore(namespace) {
     return value === null ? null : { value, version: String(metadata?.v ?? "0") };
   };
   return {
+    // Workers KV refuses keys over 512 bytes; the core shortens the keys of longer subjects.
+    maxKeyBytes: 512,
     get: read,
     async set(key, value, { expect = "any", expiresAt } = {}) {
       if (expect !== "any") {

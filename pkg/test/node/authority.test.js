@@ -577,6 +577,37 @@ test("a crashed renewal's lease lapses after leaseTtl", async () => {
   void stuck; // never settles; nothing awaits it
 });
 
+test("a store's maxKeyBytes keeps every key within it, for subjects of any length", async () => {
+  // Like Workers KV: keys over 512 bytes are refused.
+  const inner = new MemoryStore();
+  const fits = (k) => {
+    if (k.length > 512) throw new Error(`key of ${k.length} bytes`);
+  };
+  const limited = (maxKeyBytes) => ({
+    maxKeyBytes,
+    get: (k) => (fits(k), inner.get(k)),
+    set: (k, v, o) => (fits(k), inner.set(k, v, o)),
+    delete: (k) => (fits(k), inner.delete(k)),
+    list: (p, o) => (fits(p), inner.list(p, o)),
+  });
+  const subject = "会".repeat(85); // 255 bytes, every one escaped in keys: 804 bytes without a limit
+  await assert.rejects(setup({ store: limited(undefined) }).authority.issue({ subject }), { code: "store_unavailable" });
+
+  const { authority } = setup({ store: limited(512) });
+  const s = await authority.issue({ subject });
+  const other = await authority.issue({ subject: "alice@example.com" });
+  assert.deepEqual((await authority.listSessions(subject)).map((x) => x.sessionId), [s.sessionId]);
+  const r = await authority.renew(s.refreshToken);
+  assert.equal(r.outcome, "renewed");
+  assert.equal(await authority.revoke({ subject }), true);
+  assert.deepEqual(await authority.renew(r.refreshToken), { outcome: "rejected", reason: "revoked" });
+  assert.equal((await authority.renew(other.refreshToken)).outcome, "renewed");
+  const { keys } = await inner.list("", { limit: 1000 });
+  assert.ok(keys.every((k) => k.length <= 512), keys.join("\n"));
+  // A subject whose keys fit keeps the keys it has without a limit.
+  assert.ok(keys.includes(`u/alice@example.com/${other.sessionId}`));
+});
+
 test("key rotation: addSigningKey → activateKey → retireKey, jwks() follows", async () => {
   const { authority, clock, key: k1 } = setup();
   const publicOf = ({ d: _d, ...pub }) => pub;

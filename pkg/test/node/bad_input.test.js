@@ -98,6 +98,32 @@ test("new Authority: missing or wrong-typed required options", () => {
   }
 });
 
+test("new Authority: a store's maxKeyBytes must be a whole number of at least 128", () => {
+  const { base } = fixture();
+  const inner = new MemoryStore();
+  const store = (maxKeyBytes) => ({
+    maxKeyBytes,
+    get: (k) => inner.get(k),
+    set: (k, v, o) => inner.set(k, v, o),
+    delete: (k) => inner.delete(k),
+    list: (p, o) => inner.list(p, o),
+  });
+  for (const v of ["512", null, true, {}, [512], 512n, Symbol("s"), () => 512]) {
+    throwsCode(() => new Authority({ ...base, store: store(v) }), { code: "invalid_input", ctor: TypeError });
+  }
+  for (const v of [127, 0, -1, 512.5, NaN, Infinity, -Infinity]) {
+    throwsCode(() => new Authority({ ...base, store: store(v) }), { code: "invalid_input", ctor: RangeError });
+  }
+  const throwing = store(512);
+  Object.defineProperty(throwing, "maxKeyBytes", {
+    get() {
+      throw new Error("boom");
+    },
+  });
+  throwsCode(() => new Authority({ ...base, store: throwing }), { code: "invalid_input", ctor: TypeError });
+  for (const v of [undefined, 128, 512, 2 ** 53]) new Authority({ ...base, store: store(v) }).free();
+});
+
 test("new Authority: NaN / Infinity / -1 / wrong types for every duration", () => {
   const { base } = fixture();
   for (const field of DURATIONS) {

@@ -5,6 +5,8 @@
 //   POST /<b>/issue                   → { refreshToken, sessionId }
 //   POST /<b>/renew  (body: token)    → the renew outcome
 //   GET  /<b>/events?sid=…            → counts of lifecycle events for that session
+//   POST /<b>/long-subject            → a session's whole life for a subject whose escaped keys
+//                                       would be 807 bytes (Workers KV refuses keys over 512)
 // where <b> is do, dosql or kv.
 //
 // /do/* runs in one Durable Object (idFromName("harness")), so each concurrent request is a
@@ -38,6 +40,22 @@ async function route(path, request, store, authority, counts, namespace) {
   if (path === "/renew") {
     const r = await authority.renew(await request.text());
     return Response.json(r);
+  }
+  if (path === "/long-subject") {
+    const subject = "é".repeat(128); // 256 bytes, every one escaped in keys
+    const issued = await authority.issue({ subject });
+    const listed = (await authority.listSessions(subject)).map((x) => x.sessionId);
+    const renewed = await authority.renew(issued.refreshToken);
+    const revoked = await authority.revoke({ subject });
+    const afterRevoke = await authority.renew(renewed.refreshToken);
+    // The backend's own limit, so the test knows the long keys were really at stake.
+    // (The Durable Object adapter may answer synchronously, so every call goes through a Promise.)
+    const long = "x".repeat(513);
+    const refusesLongKeys = await Promise.resolve()
+      .then(() => store.set(long, "{}", { expect: "any" }))
+      .then(() => false, () => true);
+    await Promise.resolve().then(() => store.delete(long)).catch(() => {});
+    return Response.json({ sessionId: issued.sessionId, listed, renewed: renewed.outcome, revoked, afterRevoke, refusesLongKeys });
   }
   if (path === "/events") {
     return Response.json(counts.get(new URL(request.url).searchParams.get("sid")) ?? {});

@@ -46,3 +46,17 @@ test("workersKvStore(env.KV) passes the sequential cases inside workerd (racing 
     console.log(`workers kv: ${name}: ${f ? `FAILED (best effort) — ${f.detail}` : "passed"}`);
   }
 });
+
+test("a subject too long for Workers KV's 512-byte keys lives and dies normally on KV and Durable Objects", async () => {
+  for (const b of ["kv", "dosql"]) {
+    const res = await mf.dispatchFetch(`http://harness/${b}/long-subject`, { method: "POST" });
+    const r = await res.json();
+    assert.equal(res.status, 200, `${b}: ${JSON.stringify(r)}`);
+    assert.deepEqual(r.listed, [r.sessionId], b);
+    assert.equal(r.renewed, "renewed", b);
+    assert.equal(r.revoked, true, b);
+    assert.deepEqual(r.afterRevoke, { outcome: "rejected", reason: "revoked" }, b);
+    // Only KV limits keys to 512 bytes; Durable Object storage allows 2 KiB.
+    assert.equal(r.refusesLongKeys, b === "kv", `${b}: refusesLongKeys`);
+  }
+});
