@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${SKIP_RUN:-}" ]; then
+  # The commit measured, for the report's header (a later SKIP_RUN render keeps it).
+  mkdir -p pkg/bench/results
+  git rev-parse --short HEAD > pkg/bench/results/commit.txt
   scripts/bench-native.sh
   [ -d pkg/node_modules ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
   (cd pkg && npm run --silent bench)   # builds the package first
@@ -17,7 +20,10 @@ native = json.load(open("target/bench/native.json"))
 summary = json.load(open("pkg/bench/results/summary.json"))
 node = json.load(open("pkg/bench/results/node.json"))
 worker = json.load(open("pkg/bench/results/worker.json"))
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+try:
+    commit = open("pkg/bench/results/commit.txt").read().strip()
+except OSError:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 meta = node["meta"]
 lines = []
 w = lines.append
