@@ -67,7 +67,7 @@ pub const MIN_KEY_LIMIT: usize = 128;
 /// base64url SHA-256 of the subject (44 bytes).
 ///
 /// Escaped segments never contain `~` (it is escaped as `%7E`), so the two forms cannot collide,
-/// and a subject's keys only change on a store that could not hold them before.
+/// and a subject's keys differ from the unlimited form only when its index key would not fit.
 pub fn subject_segment(subject: &Subject, max_key_len: Option<usize>) -> String {
     let escaped = escape(subject.as_str());
     match max_key_len {

@@ -13,7 +13,7 @@ use webgates_sessions::random::SeededRandom;
 use webgates_sessions::renewal::RenewalAdvice;
 use webgates_sessions::{
     AppClaims, Authority, ClientInfo, Error, IssueRequest, ManualClock, RejectReason, RenewOutcome,
-    Renewed, RevokeTarget, Store, Subject,
+    Renewed, RevokeTarget, SessionId, Store, Subject,
 };
 
 fn subject(s: &str) -> Subject {
@@ -637,6 +637,18 @@ fn an_advertised_key_limit_keeps_every_key_within_it_for_the_whole_lifecycle() {
 
     let s = block_on(a.issue(IssueRequest::new(long.clone()))).unwrap();
     let other = block_on(a.issue(IssueRequest::new(short.clone()))).unwrap();
+    // Revoking one session removes its index entry under the shortened key.
+    let gone = block_on(a.issue(IssueRequest::new(long.clone()))).unwrap();
+    let indexed = |sid: SessionId| {
+        block_on(f.store.inner.list("u/", None, 1000))
+            .unwrap()
+            .keys
+            .iter()
+            .any(|k| k.ends_with(&format!("/{sid}")))
+    };
+    assert!(indexed(gone.session_id));
+    assert!(block_on(a.revoke(RevokeTarget::Session(gone.session_id))).unwrap());
+    assert!(!indexed(gone.session_id));
     let r = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
     let listed = block_on(a.list_sessions(&long)).unwrap();
     assert_eq!(listed.len(), 1);

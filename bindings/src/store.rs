@@ -57,7 +57,7 @@ fn key_limit(obj: &JsValue) -> Result<Option<usize>, JsValue> {
     if n.fract() != 0.0 || n < MIN_KEY_LIMIT as f64 {
         return Err(range_error(
             "store.maxKeyBytes",
-            "must be a whole number of at least 128",
+            &format!("must be a whole number of at least {MIN_KEY_LIMIT}"),
         ));
     }
     // Saturates at usize::MAX on wasm32: a limit that large is no limit.

@@ -18,6 +18,7 @@ export const CASES = [
   "expiry_hint_accepted",
   "values_round_trip",
   "keys_with_escapes",
+  "longest_keys",
   "racing_absent_puts",
   "racing_versioned_puts",
 ];
@@ -137,6 +138,20 @@ const cases = {
     check((await s.get(key)) !== null, "escaped key unreadable");
     const keys = (await listAll(s, `${p}u/`, 10)).flatMap((pg) => pg.keys);
     check(same(keys, [key]), () => `listed ${JSON.stringify(keys)}`);
+  },
+  async longest_keys(s, p) {
+    // The repository's longest key is 807 bytes; a store with a shorter maxKeyBytes gets keys
+    // within it, so the store must hold keys of exactly that length.
+    const len = Math.min(typeof s.maxKeyBytes === "number" ? s.maxKeyBytes : 807, 807);
+    const stem = `${p}u/`;
+    check(len > stem.length, `the namespace leaves no room for a ${len}-byte key`);
+    const key = stem + "k".repeat(len - stem.length);
+    await written(s, key, "1", "absent");
+    check((await s.get(key)) !== null, `a ${len}-byte key is unreadable`);
+    const keys = (await listAll(s, stem, 10)).flatMap((pg) => pg.keys);
+    check(same(keys, [key]), () => `listed ${keys.length} keys instead of the ${len}-byte one`);
+    await s.delete(key);
+    check((await s.get(key)) === null, `a ${len}-byte key survived delete`);
   },
   async racing_absent_puts(s, p) {
     const rs = await Promise.all([put(s, `${p}k`, "a", "absent"), put(s, `${p}k`, "b", "absent")]);

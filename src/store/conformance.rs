@@ -82,6 +82,10 @@ pub const CASES: &[CaseInfo] = &[
         description: "keys containing '%', '@', '.', '-' and '_' round-trip through put, get and list.",
     },
     CaseInfo {
+        name: "longest_keys",
+        description: "a key exactly as long as the longest key the repository writes to this store (its max_key_len, or 807 bytes without one, whichever is smaller) round-trips through put, get, list and delete.",
+    },
+    CaseInfo {
         name: "racing_absent_puts",
         description: "two put(k, _, Absent) started before either completes: exactly one is Written, the other Conflict.",
     },
@@ -351,6 +355,30 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
             let pages = list_all(s, &format!("{p}u/"), 10).await?;
             let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
             check(keys == vec![key], || format!("listed {keys:?}"))
+        }
+        "longest_keys" => {
+            let len = s.max_key_len().map_or(crate::repository::MAX_KEY_LEN, |n| {
+                n.min(crate::repository::MAX_KEY_LEN)
+            });
+            let stem = format!("{p}u/");
+            let pad = len
+                .checked_sub(stem.len())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("the namespace leaves no room for a {len}-byte key"))?;
+            let key = format!("{stem}{}", "k".repeat(pad));
+            written(s, &key, b"1", Expect::Absent).await?;
+            check(get(s, &key).await?.is_some(), || {
+                format!("a {len}-byte key is unreadable")
+            })?;
+            let pages = list_all(s, &stem, 10).await?;
+            let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
+            check(keys == vec![key.clone()], || {
+                format!("listed {} keys instead of the {len}-byte one", keys.len())
+            })?;
+            s.delete(&key).await.map_err(|e| e.message)?;
+            check(get(s, &key).await?.is_none(), || {
+                format!("a {len}-byte key survived delete")
+            })
         }
         "racing_absent_puts" => {
             let (a, b) = join2(

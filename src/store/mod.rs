@@ -93,8 +93,12 @@ pub trait Store: MaybeSendSync {
 
     /// The longest key, in bytes, the backend accepts (Workers KV: 512), or `None` for no limit
     /// under [`crate::repository::MAX_KEY_LEN`]. The repository shortens the keys of subjects
-    /// that would not fit (see [`crate::repository::subject_segment`]); at least
-    /// [`crate::repository::MIN_KEY_LIMIT`].
+    /// that would not fit (see [`crate::repository::subject_segment`]).
+    ///
+    /// At least [`crate::repository::MIN_KEY_LIMIT`] (`AuthorityBuilder::build` refuses less),
+    /// and constant for the life of the stored data: adding or lowering a limit on a store that
+    /// already holds sessions moves long subjects to new keys and orphans their old records,
+    /// including a logout-everywhere cutoff.
     fn max_key_len(&self) -> Option<usize> {
         None
     }

@@ -122,6 +122,10 @@ test("new Authority: a store's maxKeyBytes must be a whole number of at least 12
   });
   throwsCode(() => new Authority({ ...base, store: throwing }), { code: "invalid_input", ctor: TypeError });
   for (const v of [undefined, 128, 512, 2 ** 53]) new Authority({ ...base, store: store(v) }).free();
+  // Read from the store given, not from MemoryStore's internal synchronous twin.
+  const memory = new MemoryStore();
+  memory.maxKeyBytes = 127;
+  throwsCode(() => new Authority({ ...base, store: memory }), { code: "invalid_input", ctor: RangeError });
 });
 
 test("new Authority: NaN / Infinity / -1 / wrong types for every duration", () => {
