@@ -8,9 +8,10 @@
 use std::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use ed25519_dalek::{SigningKey as DalekSigningKey, VerifyingKey as DalekVerifyingKey};
+use ed25519_dalek::hazmat::ExpandedSecretKey;
+use ed25519_dalek::VerifyingKey as DalekVerifyingKey;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use zeroize::Zeroizing;
 
 use crate::errors::{KeyErrorKind, Result};
@@ -240,10 +241,29 @@ impl PublicKey {
 
 /// An Ed25519 signing key with its `kid`. `Debug` shows only the `kid`; the secret never leaves
 /// except through [`SigningKey::to_private_jwk`], which exists for key backup and transfer.
-#[derive(Clone)]
 pub struct SigningKey {
     kid: Kid,
-    key: DalekSigningKey,
+    /// The 32-byte seed (the JWK `d`), zeroed on drop.
+    seed: Zeroizing<[u8; 32]>,
+    /// SHA-512 of the seed, split into the clamped scalar and the nonce prefix (RFC 8032 5.1.5),
+    /// computed once at import instead of in every signature. Zeroed on drop.
+    expanded: ExpandedSecretKey,
+    /// The public key derived from `expanded`.
+    public: DalekVerifyingKey,
+}
+
+impl Clone for SigningKey {
+    fn clone(&self) -> Self {
+        Self {
+            kid: self.kid.clone(),
+            seed: self.seed.clone(),
+            expanded: ExpandedSecretKey {
+                scalar: self.expanded.scalar,
+                hash_prefix: self.expanded.hash_prefix,
+            },
+            public: self.public,
+        }
+    }
 }
 
 impl fmt::Debug for SigningKey {
@@ -269,15 +289,18 @@ impl SigningKey {
     /// # Errors
     /// [`KeyErrorKind::InvalidKid`] for a bad `kid`; [`KeyErrorKind::WeakKey`] if the derived
     /// public key were small-order (not reachable for real seeds, checked anyway).
+    #[inline(never)] // one copy of the key schedule, not one per exported function
     pub fn from_seed(seed: &[u8; 32], kid: Option<&str>) -> Result<Self> {
-        let key = DalekSigningKey::from_bytes(seed);
-        let public = key.verifying_key();
+        let expanded = ExpandedSecretKey::from(seed);
+        let public = DalekVerifyingKey::from(&expanded);
         if public.is_weak() {
             return Err(KeyErrorKind::WeakKey.into());
         }
         Ok(Self {
             kid: kid_or_thumbprint(kid, public.as_bytes())?,
-            key,
+            seed: Zeroizing::new(*seed),
+            expanded,
+            public,
         })
     }
 
@@ -291,7 +314,7 @@ impl SigningKey {
         let d = jwk.d.as_deref().ok_or(KeyErrorKind::MissingPrivateKey)?;
         let seed = Zeroizing::new(decode_32(d)?);
         let key = Self::from_seed(&seed, jwk.kid.as_deref())?;
-        if key.key.verifying_key().as_bytes() != &x {
+        if key.public.as_bytes() != &x {
             return Err(KeyErrorKind::KeyMismatch.into());
         }
         Ok(key)
@@ -306,26 +329,23 @@ impl SigningKey {
     pub fn public_key(&self) -> PublicKey {
         PublicKey {
             kid: self.kid.clone(),
-            key: self.key.verifying_key(),
+            key: self.public,
         }
     }
 
     /// The private JWK, including `d`. Handle it as a secret.
     pub fn to_private_jwk(&self) -> Jwk {
         let mut jwk = self.public_key().to_jwk();
-        let seed = Zeroizing::new(self.key.to_bytes());
-        jwk.d = Some(Base64UrlUnpadded::encode_string(seed.as_ref()));
+        jwk.d = Some(Base64UrlUnpadded::encode_string(self.seed.as_ref()));
         jwk
     }
 
     /// Signs `message` (e.g. a JWS signing input) with Ed25519; deterministic per RFC 8032.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
-        use ed25519_dalek::Signer;
-        self.key.sign(message).to_bytes()
-    }
-
-    pub(crate) fn dalek(&self) -> &DalekSigningKey {
-        &self.key
+        // The same computation as ed25519-dalek's `Signer::sign`, minus re-hashing the seed:
+        // `expanded` is the SHA-512 of this key's own seed and `public` was derived from it, the
+        // two conditions `raw_sign` requires.
+        ed25519_dalek::hazmat::raw_sign::<Sha512>(&self.expanded, message, &self.public).to_bytes()
     }
 }
 

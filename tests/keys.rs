@@ -136,6 +136,27 @@ fn generate_is_deterministic_per_seed() {
 }
 
 #[test]
+fn signatures_equal_ed25519_dalek_signing_from_the_seed_including_clones() {
+    // `sign` keeps the expanded secret instead of re-hashing the seed per signature; it must give
+    // exactly what ed25519-dalek's `Signer::sign` gives for the same seed and message.
+    use ed25519_dalek::Signer;
+    use webgates_sessions::random::RandomSource;
+    let rng = SeededRandom::new(42);
+    let mut seed = [0u8; 32];
+    let mut msg = vec![0u8; 300];
+    for i in 0..300 {
+        rng.fill(&mut seed).expect("seed");
+        rng.fill(&mut msg).expect("message");
+        let message = &msg[..i];
+        let ours = SigningKey::from_seed(&seed, None).expect("seed imports");
+        let dalek = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let want = dalek.sign(message).to_bytes();
+        assert_eq!(ours.sign(message), want, "seed {i}");
+        assert_eq!(ours.clone().sign(message), want, "clone, seed {i}");
+    }
+}
+
+#[test]
 fn generate_differs_across_seeds() {
     let keys: Vec<SigningKey> = (1..=8).map(key).collect();
     for (i, a) in keys.iter().enumerate() {

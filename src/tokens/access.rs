@@ -153,8 +153,7 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
         sid: spec.session_id.to_string(),
         extra: spec.claims,
     };
-    compact::sign(&header, &claims, key.dalek())
-        .map_err(|_| Error::input("claims", "cannot be serialized"))
+    compact::sign(&header, &claims, key).map_err(|_| Error::input("claims", "cannot be serialized"))
 }
 
 /// The protected header as received. Only the members the policy reads are decoded; `jku`,

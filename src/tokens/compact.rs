@@ -7,7 +7,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ed25519_dalek::{Signature, Signer, SigningKey};
+use ed25519_dalek::Signature;
+
+use crate::keys::SigningKey;
 use serde::Serialize;
 
 /// A token split into its segments, with the header and payload base64-decoded. Nothing in it
@@ -81,7 +83,7 @@ pub(crate) fn sign<H: Serialize, P: Serialize>(
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);
     let signature = key.sign(token.as_bytes());
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
 }
 
@@ -91,7 +93,7 @@ mod tests {
     use super::*;
 
     fn key() -> SigningKey {
-        SigningKey::from_bytes(&[7u8; 32])
+        SigningKey::from_seed(&[7u8; 32], None).unwrap()
     }
 
     #[test]
@@ -107,7 +109,8 @@ mod tests {
         assert_eq!(parts.payload, br#"{"a":1}"#);
         let signature = parts.signature.unwrap();
         assert!(key()
-            .verifying_key()
+            .public_key()
+            .dalek()
             .verify_strict(parts.signing_input.as_bytes(), &signature)
             .is_ok());
         assert_eq!(token.matches('.').count(), 2);
