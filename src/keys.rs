@@ -241,6 +241,10 @@ impl PublicKey {
 
 /// An Ed25519 signing key with its `kid`. `Debug` shows only the `kid`; the secret never leaves
 /// except through [`SigningKey::to_private_jwk`], which exists for key backup and transfer.
+//
+// Invariant (what makes `hazmat::raw_sign` safe): `expanded` is SHA-512(`seed`) and `public` is
+// `expanded.scalar`·B. `from_seed` is the only constructor; any new one must derive both from
+// the seed, since signing with a mismatched pair leaks the key.
 pub struct SigningKey {
     kid: Kid,
     /// The 32-byte seed (the JWK `d`), zeroed on drop.
@@ -251,6 +255,13 @@ pub struct SigningKey {
     /// The public key derived from `expanded`.
     public: DalekVerifyingKey,
 }
+
+// The secrets are wiped on drop only with ed25519-dalek's `zeroize` feature: fail the build
+// rather than silently stop wiping if it is ever dropped.
+const _: fn() = {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<ExpandedSecretKey>
+};
 
 impl Clone for SigningKey {
     fn clone(&self) -> Self {
