@@ -7,7 +7,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+mod support;
+
 use futures::executor::block_on;
+use support::TestStore;
 use webgates_sessions::errors::StoreError;
 use webgates_sessions::lease::{Lease, LeaseId};
 use webgates_sessions::random::SeededRandom;
@@ -277,71 +280,13 @@ fn store_ignoring_limit_fails_list_pagination() {
     assert_eq!(failure.case, "list_pagination", "{failure}");
 }
 
-/// (e) Refuses keys over 512 bytes, as Workers KV does, and reports the limit only when
-/// `advertise` is set.
-struct ShortKeys {
-    inner: MemoryStore,
-    advertise: bool,
-}
-
-impl ShortKeys {
-    fn refuse(key: &str) -> Result<(), StoreError> {
-        if key.len() > 512 {
-            Err(StoreError::permanent("key too long"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl Store for ShortKeys {
-    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
-        Self::refuse(key)?;
-        self.inner.get(key).await
-    }
-
-    async fn put(
-        &self,
-        key: &str,
-        value: Vec<u8>,
-        expect: Expect,
-        expires: Option<Timestamp>,
-    ) -> Result<PutOutcome, StoreError> {
-        Self::refuse(key)?;
-        self.inner.put(key, value, expect, expires).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        Self::refuse(key)?;
-        self.inner.delete(key).await
-    }
-
-    async fn list(
-        &self,
-        prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<ListPage, StoreError> {
-        self.inner.list(prefix, cursor, limit).await
-    }
-
-    fn max_key_len(&self) -> Option<usize> {
-        self.advertise.then_some(512)
-    }
-}
-
 #[test]
 fn store_with_an_unreported_key_limit_fails_longest_keys() {
-    let failure = run_broken(&ShortKeys {
-        inner: MemoryStore::new(),
-        advertise: false,
-    });
+    // (e) Refuses keys over 512 bytes, as Workers KV does, without reporting the limit.
+    let failure = run_broken(&TestStore::key_limited(512, false));
     assert_eq!(failure.case, "longest_keys", "{failure}");
     // Reporting the limit is enough: every key the repository writes then fits.
-    let store = ShortKeys {
-        inner: MemoryStore::new(),
-        advertise: true,
-    };
+    let store = TestStore::key_limited(512, true);
     let passed = block_on(conformance::run(&store, "ns")).expect("conforms");
     assert_eq!(passed.len(), CASES.len());
 }
