@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${SKIP_RUN:-}" ]; then
-  # The commit measured, for the report's header (a later SKIP_RUN render keeps it).
-  mkdir -p pkg/bench/results
-  git rev-parse --short HEAD > pkg/bench/results/commit.txt
   scripts/bench-native.sh
   [ -d pkg/node_modules ] || (cd pkg && npm ci --no-audit --no-fund --loglevel=error)
   (cd pkg && npm run --silent bench)   # builds the package first
+  # The commit measured, for the report's header; written once both runs succeeded, so a
+  # later SKIP_RUN render never pairs old results with a newer commit.
+  git rev-parse --short HEAD > pkg/bench/results/commit.txt
 fi
 python3 - <<'PY'
 import json, subprocess, datetime

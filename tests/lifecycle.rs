@@ -622,7 +622,9 @@ fn longest_subject() -> Subject {
 
 #[test]
 fn a_store_without_an_advertised_key_limit_cannot_hold_the_longest_subject() {
-    // What a Workers KV adapter that does not report its 512-byte limit runs into.
+    // The control for the next test: the test store really refuses the long keys, so the next
+    // test passes only because the repository shortens them. (What a Workers KV adapter that
+    // does not report its 512-byte limit runs into.)
     let f = fixture_with(config(), TestStore::key_limited(512, false), 7);
     let err = block_on(f.authority.issue(IssueRequest::new(longest_subject()))).unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err:?}");

@@ -8,9 +8,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ed25519_dalek::Signature;
+use serde::Serialize;
 
 use crate::keys::SigningKey;
-use serde::Serialize;
 
 /// A token split into its segments, with the header and payload base64-decoded. Nothing in it
 /// is trusted until the signature has been checked over [`Compact::signing_input`].
