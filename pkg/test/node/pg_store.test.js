@@ -261,7 +261,17 @@ test("renewal latency and round trips on PostgreSQL (reported, not asserted)", {
     issue.push(performance.now() - t0);
     trips.issue += queries;
   }
+  // The floor: one bare compare-and-set round trip on the same connection.
+  const cas = [];
+  const raw = postgresStore(pool, { table: TABLE });
+  let version = (await raw.set("floor/k", "{}", { expect: "any" })).version;
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    version = (await raw.set("floor/k", "{}", { expect: { version } })).version;
+    cas.push(performance.now() - t0);
+  }
   const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))].toFixed(2);
+  console.log(`postgres: bare compare-and-set p50 ${q(cas, 0.5)} ms`);
   console.log(`postgres: renew p50 ${q(renew, 0.5)} ms, p95 ${q(renew, 0.95)} ms; issue p50 ${q(issue, 0.5)} ms, p95 ${q(issue, 0.95)} ms (${N} each, one connection); ` +
     `round trips per renew ${trips.renew / N}, per issue ${trips.issue / N}`);
   a.free();

@@ -113,7 +113,16 @@ async function latency(env, n) {
       await a.issue({ subject: `latency-${i % 10}` });
       issue.push(performance.now() - t0);
     }
-    return { renew, issue };
+    // The floor: one bare compare-and-set round trip.
+    const cas = [];
+    const store = d1Store(env.DB);
+    let version = (await store.set("floor/k", "{}", { expect: "any" })).version;
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      version = (await store.set("floor/k", "{}", { expect: { version } })).version;
+      cas.push(performance.now() - t0);
+    }
+    return { renew, issue, cas };
   } finally {
     a.free();
   }
