@@ -94,6 +94,16 @@ test("list is a byte-order key range: _ and % are literal, upper case sorts firs
   assert.deepEqual((await store.list("lr/a%", { limit: 10 })).keys, ["lr/a%b/1"]);
 });
 
+test("list orders and bounds non-ASCII keys by their UTF-8 bytes, up to the last code point", { skip }, async () => {
+  // UTF-8 byte order, which is code point order (JS string order would put U+10000 before U+FFFF).
+  const ordered = ["nu/é/1", "nu/éa", "nu/ê", "nu/\uFFFF", "nu/\u{10000}", "nu/\u{10FFFF}/1", "nu/\u{10FFFF}\u{10FFFF}"];
+  for (const k of [...ordered].reverse()) assert.equal((await store.set(k, "1", { expect: "any" })).ok, true);
+  assert.deepEqual((await store.list("nu/", { limit: 10 })).keys, ordered);
+  assert.deepEqual((await store.list("nu/é", { limit: 10 })).keys, ["nu/é/1", "nu/éa"]);
+  // A prefix ending in U+10FFFF has no successor that drops its last character.
+  assert.deepEqual((await store.list("nu/\u{10FFFF}", { limit: 10 })).keys, ordered.slice(5));
+});
+
 test("getMany reads several keys in one query, in order, null where absent", { skip }, async () => {
   const a = await store.set("gm/a", "alpha", { expect: "absent" });
   const b = await store.set("gm/b", "βeta", { expect: "absent" });

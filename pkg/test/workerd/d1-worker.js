@@ -48,6 +48,11 @@ async function checks(env, store) {
   out.first = await store.list("lr/a_b/", { limit: 3 });
   out.rest = await store.list("lr/a_b/", { limit: 3, cursor: out.first.cursor });
   out.percent = (await store.list("lr/a%", { limit: 10 })).keys;
+  out.ordered = ["nu/é/1", "nu/éa", "nu/ê", "nu/\uFFFF", "nu/\u{10000}", "nu/\u{10FFFF}/1", "nu/\u{10FFFF}\u{10FFFF}"];
+  for (const k of [...out.ordered].reverse()) await store.set(k, "1", { expect: "any" });
+  out.nonAscii = (await store.list("nu/", { limit: 10 })).keys;
+  out.accented = (await store.list("nu/é", { limit: 10 })).keys;
+  out.lastCodePoint = (await store.list("nu/\u{10FFFF}", { limit: 10 })).keys;
 
   const a = await store.set("gm/a", "alpha", { expect: "absent" });
   const b = await store.set("gm/b", "βeta", { expect: "absent" });

@@ -49,6 +49,10 @@ test("d1Store lists byte-order key ranges, reads in batches, stores UTF-8 BLOBs 
   assert.deepEqual(r.first, { keys: ["lr/a_b/1", "lr/a_b/2", "lr/a_b/B"], cursor: "lr/a_b/B" });
   assert.deepEqual(r.rest, { keys: ["lr/a_b/a"], cursor: null });
   assert.deepEqual(r.percent, ["lr/a%b/1"]);
+  // UTF-8 byte order, which is code point order (JS string order would put U+10000 before U+FFFF).
+  assert.deepEqual(r.nonAscii, r.ordered);
+  assert.deepEqual(r.accented, ["nu/é/1", "nu/éa"]);
+  assert.deepEqual(r.lastCodePoint, r.ordered.slice(5));
 
   const [va, vb] = r.versions;
   const want = [{ value: "βeta", version: vb }, null, { value: "alpha", version: va }, { value: "βeta", version: vb }];
