@@ -265,6 +265,53 @@ export function denoKvStore(kv: unknown, options?: { prefix?: unknown[] }): Sess
 /** Durable Object storage (`state.storage`): linearizable inside the object. Recommended for the authority on Workers. */
 export function durableObjectStore(storage: unknown): SessionStore;
 
+/** What the SQL stores add to {@link SessionStore}: the batched read, migrations and a GC sweep. */
+export interface SqlSessionStore extends SessionStore {
+  /** The entries of `keys` in order (null where absent), in one round trip. */
+  getMany(keys: string[]): Promise<({ value: string; version: string } | null)[]>;
+  /** Creates or upgrades the table (versioned migrations, each in a transaction); resolves to the versions applied now. */
+  migrate(): Promise<number[]>;
+  /** Deletes rows whose expiry hint is at or before `now` (epoch ms, default Date.now()); resolves to how many. */
+  purgeExpired(now?: number): Promise<number>;
+}
+
+/** Options of the SQL stores. `table`: 1-52 characters of `a-z0-9_`, default `"webgates_sessions"`. */
+export interface SqlStoreOptions {
+  table?: string;
+}
+
+/** The part of a Cloudflare D1 binding (`env.DB`) that {@link d1Store} uses. */
+export interface D1DatabaseLike {
+  prepare(query: string): unknown;
+  batch(statements: unknown[]): Promise<unknown[]>;
+}
+
+/** The part of a node-postgres `pg.Pool` that {@link postgresStore} uses. */
+export interface PgPoolLike {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
+  connect(): Promise<{ query(text: string, values?: unknown[]): Promise<unknown>; release(err?: unknown): void }>;
+}
+
+/**
+ * Cloudflare D1 (`env.DB`): linearizable, every compare-and-set one statement checked by its
+ * changed-row count. Call `migrate()` once (or apply {@link d1Schema}). Pass `env.DB` itself, not
+ * a read-replica session.
+ */
+export function d1Store(db: D1DatabaseLike, options?: SqlStoreOptions): SqlSessionStore;
+
+/** The SQL `d1Store(db, options).migrate()` runs, for `wrangler d1 execute`. */
+export function d1Schema(options?: SqlStoreOptions): string;
+
+/**
+ * PostgreSQL through a node-postgres `pg.Pool`: linearizable under READ COMMITTED, every
+ * compare-and-set one statement checked by its row count. Call `migrate()` once (or apply
+ * {@link postgresSchema}). Keys are `TEXT COLLATE "C"`, values `BYTEA`.
+ */
+export function postgresStore(pool: PgPoolLike, options?: SqlStoreOptions): SqlSessionStore;
+
+/** The SQL `postgresStore(pool, options).migrate()` runs, for a migration tool of your own. */
+export function postgresSchema(options?: SqlStoreOptions): string;
+
 /**
  * Workers KV namespace — best effort only: no CAS, eventually consistent (~60 s), ~1 write/s per
  * key. Concurrent renewals may fork and replay may go undetected; prefer durableObjectStore.

@@ -17,6 +17,8 @@ export { MemoryStore } from "./stores/memory.js";
 export { denoKvStore } from "./stores/deno-kv.js";
 export { durableObjectStore } from "./stores/durable-object.js";
 export { workersKvStore } from "./stores/workers-kv.js";
+export { d1Store, d1Schema } from "./stores/d1.js";
+export { postgresStore, postgresSchema } from "./stores/pg.js";
 
 export class Authority {
   #inner;

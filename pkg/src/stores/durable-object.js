@@ -8,17 +8,7 @@
 // it costs no storage transaction. Older KV-backed objects get a storage transaction per
 // compare-and-set instead.
 
-const newVersion = () => crypto.randomUUID();
-
-const matches = (current, expect) =>
-  expect === "any" ||
-  (expect === "absent" && current === undefined) ||
-  (typeof expect === "object" && expect !== null && current !== undefined && current.version === expect.version);
-
-const page = (keys, limit) => {
-  const shown = keys.slice(0, limit);
-  return { keys: shown, cursor: keys.length > limit ? shown[shown.length - 1] : null };
-};
+import { invalid, matches, page, randomVersion as newVersion } from "./contract.js";
 
 // Plain return values, no Promises: the authority reads and writes without yielding at all.
 function syncStore(kv) {
@@ -62,7 +52,7 @@ function syncKv(storage) {
 
 export function durableObjectStore(storage) {
   if (!storage || typeof storage.get !== "function" || typeof storage.put !== "function") {
-    throw Object.assign(new TypeError("durableObjectStore: expected state.storage of a Durable Object"), { code: "invalid_input" });
+    throw invalid("durableObjectStore", "expected state.storage of a Durable Object");
   }
   const kv = syncKv(storage);
   if (kv) return syncStore(kv);

@@ -1,13 +1,15 @@
 // An in-process store: linearizable (every method runs to completion before the next one starts),
 // for tests, demos and single-process servers. State is lost when the process exits.
 
-/** @implements {import("../../index.d.ts").SessionStore} */
-const invalid = (message) => Object.assign(new TypeError(`MemoryStore: ${message}`), { code: "invalid_input" });
+import { invalid as invalidFor, matches, page } from "./contract.js";
+
+const invalid = (message) => invalidFor("MemoryStore", message);
 
 // The bridge looks for this symbol on a store object: a synchronous twin of its methods, used
 // instead of the Promise-returning ones (no microtask or Promise machinery per operation).
 const SYNC = Symbol.for("webgates-sessions.syncStore");
 
+/** @implements {import("../../index.d.ts").SessionStore} */
 export class MemoryStore {
   #entries = new Map();
   #nextVersion = 0;
@@ -53,12 +55,7 @@ export class MemoryStore {
   #set(key, value, { expect = "any", expiresAt } = {}) {
     if (typeof key !== "string") throw invalid("key must be a string");
     if (typeof value !== "string") throw invalid("value must be a string");
-    const current = this.#entries.get(key);
-    const ok =
-      expect === "any" ||
-      (expect === "absent" && current === undefined) ||
-      (typeof expect === "object" && expect !== null && current !== undefined && current.version === expect.version);
-    if (!ok) return { ok: false };
+    if (!matches(this.#entries.get(key), expect)) return { ok: false };
     const version = String(++this.#nextVersion);
     this.#entries.set(key, { value, version, expiresAt });
     return { ok: true, version };
@@ -74,8 +71,7 @@ export class MemoryStore {
     const keys = [...this.#entries.keys()]
       .filter((k) => k.startsWith(prefix) && (cursor == null || k > cursor))
       .sort();
-    const page = keys.slice(0, limit);
-    return { keys: page, cursor: keys.length > limit ? page[page.length - 1] : null };
+    return page(keys, limit);
   }
 
   /** Number of stored keys (for tests). */

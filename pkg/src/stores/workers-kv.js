@@ -6,11 +6,11 @@
 // (durableObjectStore) for the authority's session state; use Workers KV only where that risk is
 // acceptable, e.g. a single-region, low-concurrency deployment.
 
-const newVersion = () => crypto.randomUUID();
+import { invalid, matches, randomVersion as newVersion } from "./contract.js";
 
 export function workersKvStore(namespace) {
   if (!namespace || typeof namespace.getWithMetadata !== "function") {
-    throw Object.assign(new TypeError("workersKvStore: expected a Workers KV namespace binding"), { code: "invalid_input" });
+    throw invalid("workersKvStore", "expected a Workers KV namespace binding");
   }
   const read = async (key) => {
     const { value, metadata } = await namespace.getWithMetadata(key, { type: "text" });
@@ -22,9 +22,7 @@ export function workersKvStore(namespace) {
     get: read,
     async set(key, value, { expect = "any", expiresAt } = {}) {
       if (expect !== "any") {
-        const current = await read(key);
-        const ok = expect === "absent" ? current === null : current !== null && current.version === expect.version;
-        if (!ok) return { ok: false };
+        if (!matches(await read(key), expect)) return { ok: false };
       }
       const version = newVersion();
       const options = { metadata: { v: version } };
