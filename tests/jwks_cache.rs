@@ -627,3 +627,12 @@ proptest! {
         prop_assert!(fetches <= elapsed_s / 30, "{fetches} fetches in {elapsed_s} s");
     }
 }
+
+/// A native driver shares one cache across threads: `verify` under a read lock, `poll_fetch`
+/// and `handle_*` under a write lock.
+#[test]
+fn the_cache_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<JwksCache>();
+    shareable::<FetchRequest>();
+}
