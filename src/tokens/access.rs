@@ -1,6 +1,6 @@
-//! Access tokens: compact JWS (`alg: EdDSA` or `Ed25519`, `typ: at+jwt`, `kid`) carrying `iss`, `sub`, `aud`,
-//! `exp`, `iat`, `jti`, `sid` and the application's claims; and the [`Verifier`] that enforces the
-//! whole policy of RFC 8725 / RFC 9068 with public keys only.
+//! Access tokens: compact JWS (`alg: EdDSA` or `Ed25519`, `typ: at+jwt`, `kid`) carrying `iss`,
+//! `sub`, `aud`, `exp`, `iat`, `jti`, `sid` and the application's claims; and the [`Verifier`]
+//! that enforces the whole policy of RFC 8725 / RFC 9068 with public keys only.
 
 use std::borrow::Cow;
 use std::sync::Arc;
