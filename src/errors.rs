@@ -67,7 +67,7 @@ impl KeyErrorKind {
             Self::MalformedJwk => "JWK is malformed",
             Self::UnsupportedKeyType => "JWK kty must be OKP",
             Self::UnsupportedCurve => "JWK crv must be Ed25519",
-            Self::UnsupportedAlgorithm => "JWK alg must be EdDSA",
+            Self::UnsupportedAlgorithm => "JWK alg must be EdDSA or Ed25519",
             Self::WrongUse => "JWK use/key_ops do not allow signatures",
             Self::InvalidKeyEncoding => "JWK key material has an invalid encoding or length",
             Self::WeakKey => "public key is a small-order point",
@@ -90,7 +90,7 @@ pub enum TokenErrorKind {
     TooLarge,
     /// Not three canonical base64url segments with a JSON object header.
     Malformed,
-    /// `alg` is not `EdDSA`.
+    /// `alg` is not `EdDSA` or `Ed25519`.
     UnsupportedAlgorithm,
     /// `typ` is missing or not `at+jwt` / `application/at+jwt`.
     WrongType,
@@ -109,7 +109,8 @@ pub enum TokenErrorKind {
     WrongIssuer,
     /// `aud` does not contain the expected audience.
     WrongAudience,
-    /// `exp` has passed (beyond the leeway).
+    /// `exp` has passed, or the token is older than the verifier's `max_token_age` (beyond the
+    /// leeway).
     Expired,
     /// `nbf` or `iat` lies in the future (beyond the leeway).
     NotYetValid,
@@ -139,7 +140,7 @@ impl TokenErrorKind {
         match self {
             Self::TooLarge => "access token exceeds the size bound",
             Self::Malformed => "access token is malformed",
-            Self::UnsupportedAlgorithm => "access token alg must be EdDSA",
+            Self::UnsupportedAlgorithm => "access token alg must be EdDSA or Ed25519",
             Self::WrongType => "access token typ must be at+jwt",
             Self::MissingKid => "access token has no kid",
             Self::UnknownKid => "access token kid is not in the key set",
@@ -150,6 +151,58 @@ impl TokenErrorKind {
             Self::WrongAudience => "access token audience mismatch",
             Self::Expired => "access token has expired",
             Self::NotYetValid => "access token is not yet valid",
+        }
+    }
+}
+
+/// Why a [`crate::jwks_cache::JwksCache`] has no keys to verify with, or refused a fetched
+/// document (the keys it had stay in use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwksErrorKind {
+    /// No document has been accepted yet: nothing to verify with.
+    Unavailable,
+    /// The last good document is older than its max-age plus the stale window: fail closed.
+    Stale,
+    /// The document exceeds the size cap (the driver stops reading at the cap).
+    TooLarge,
+    /// The body is not a JSON object with a `keys` array.
+    Malformed,
+    /// The document holds no usable Ed25519 key (other key types and bad entries are skipped).
+    NoUsableKeys,
+    /// The server answered with a status other than 200, or 304 to a request without an ETag.
+    BadStatus,
+    /// The fetch was not answered before its deadline.
+    Timeout,
+    /// The driver reported that the fetch failed (network, DNS, TLS, aborted).
+    FetchFailed,
+}
+
+impl JwksErrorKind {
+    /// Stable code for this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Unavailable => "jwks_unavailable",
+            Self::Stale => "jwks_stale",
+            Self::TooLarge => "jwks_too_large",
+            Self::Malformed => "jwks_malformed",
+            Self::NoUsableKeys => "jwks_no_usable_keys",
+            Self::BadStatus => "jwks_bad_status",
+            Self::Timeout => "jwks_timeout",
+            Self::FetchFailed => "jwks_fetch_failed",
+        }
+    }
+
+    const fn message(self) -> &'static str {
+        match self {
+            Self::Unavailable => "no JWKS has been fetched yet",
+            Self::Stale => "the last JWKS is past its max-age and the stale window",
+            Self::TooLarge => "JWKS document exceeds the size cap",
+            Self::Malformed => "JWKS document is not a JSON object with a keys array",
+            Self::NoUsableKeys => "JWKS document has no usable Ed25519 key",
+            Self::BadStatus => "JWKS fetch answered with an unexpected HTTP status",
+            Self::Timeout => "JWKS fetch timed out",
+            Self::FetchFailed => "JWKS fetch failed",
         }
     }
 }
@@ -222,6 +275,8 @@ pub enum Error {
         /// The hook's own short message (must not contain secrets).
         message: String,
     },
+    /// A JWKS cache has no keys to verify with, or refused a fetched document.
+    Jwks(JwksErrorKind),
 }
 
 impl Error {
@@ -239,6 +294,7 @@ impl Error {
             Self::RandomUnavailable => "random_unavailable",
             Self::Contention => "contention",
             Self::Hook { .. } => "hook_failed",
+            Self::Jwks(kind) => kind.code(),
         }
     }
 
@@ -264,6 +320,7 @@ impl fmt::Display for Error {
             Self::RandomUnavailable => f.write_str("random source failed"),
             Self::Contention => f.write_str("too much contention on a session record"),
             Self::Hook { message } => write!(f, "claims hook failed: {message}"),
+            Self::Jwks(kind) => f.write_str(kind.message()),
         }
     }
 }
@@ -285,6 +342,12 @@ impl From<KeyErrorKind> for Error {
 impl From<TokenErrorKind> for Error {
     fn from(kind: TokenErrorKind) -> Self {
         Self::Token(kind)
+    }
+}
+
+impl From<JwksErrorKind> for Error {
+    fn from(kind: JwksErrorKind) -> Self {
+        Self::Jwks(kind)
     }
 }
 

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::errors::{KeyErrorKind, Result};
 use crate::random::{random_array, RandomSource};
+use crate::tokens::jws::Algorithm;
 
 /// Longest accepted `kid`, in bytes.
 pub const MAX_KID_LEN: usize = 128;
@@ -74,7 +75,7 @@ pub struct Jwk {
     /// Key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
-    /// Algorithm; `EdDSA` when present.
+    /// Algorithm; `EdDSA` or `Ed25519` (RFC 9864) when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
     /// Intended use; `sig` when present.
@@ -111,19 +112,34 @@ impl Jwk {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks `kty`, `crv` and `alg` and decodes `x`, without deciding about `d`.
-    fn check_header(&self) -> Result<[u8; 32]> {
+    /// The public JWK of this JWK, validated: for a private JWK, its public part after checking
+    /// that `x` matches `d`; for a public one, itself as [`PublicKey::to_jwk`] writes it. The
+    /// public side of a key without building a [`KeySet`] or an authority.
+    ///
+    /// # Errors
+    /// The [`KeyErrorKind`] [`SigningKey::from_jwk`] (with `d`) or [`PublicKey::from_jwk`]
+    /// (without) gives.
+    pub fn public_jwk(&self) -> Result<Jwk> {
+        if self.d.is_some() {
+            Ok(SigningKey::from_jwk(self)?.public_jwk())
+        } else {
+            Ok(PublicKey::from_jwk(self)?.to_jwk())
+        }
+    }
+
+    /// Checks `kty`, `crv`, `alg`, `use` and `key_ops` and decodes `x`, without deciding about
+    /// `d`; the algorithm is `alg`'s, [`Algorithm::EdDSA`] when absent.
+    fn check_header(&self) -> Result<([u8; 32], Algorithm)> {
         if self.kty != "OKP" {
             return Err(KeyErrorKind::UnsupportedKeyType.into());
         }
         if self.crv != "Ed25519" {
             return Err(KeyErrorKind::UnsupportedCurve.into());
         }
-        if let Some(alg) = &self.alg {
-            if alg != "EdDSA" && alg != "Ed25519" {
-                return Err(KeyErrorKind::UnsupportedAlgorithm.into());
-            }
-        }
+        let algorithm = match &self.alg {
+            Some(alg) => Algorithm::from_name(alg).ok_or(KeyErrorKind::UnsupportedAlgorithm)?,
+            None => Algorithm::default(),
+        };
         if self.use_.as_deref().is_some_and(|u| u != "sig") {
             return Err(KeyErrorKind::WrongUse.into());
         }
@@ -132,7 +148,7 @@ impl Jwk {
                 return Err(KeyErrorKind::WrongUse.into());
             }
         }
-        decode_32(&self.x)
+        Ok((decode_32(&self.x)?, algorithm))
     }
 }
 
@@ -173,6 +189,8 @@ fn verifying_key(bytes: &[u8; 32]) -> Result<DalekVerifyingKey> {
 pub struct PublicKey {
     kid: Kid,
     key: DalekVerifyingKey,
+    /// The `alg` its JWK names; a verifier accepts either name whatever this says.
+    algorithm: Algorithm,
 }
 
 impl fmt::Debug for PublicKey {
@@ -190,11 +208,11 @@ impl PublicKey {
     /// A [`KeyErrorKind`] for a wrong `kty`/`crv`/`alg`, a bad encoding or length, a weak key,
     /// a bad `kid`, or private material (`d`) in the JWK.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
-        let x = jwk.check_header()?;
+        let (x, algorithm) = jwk.check_header()?;
         if jwk.d.is_some() {
             return Err(KeyErrorKind::PrivateKeyNotAllowed.into());
         }
-        Self::from_bytes(&x, jwk.kid.as_deref())
+        Ok(Self::from_bytes(&x, jwk.kid.as_deref())?.with_algorithm(algorithm))
     }
 
     /// Imports raw public key bytes with an optional `kid` (thumbprint when `None`).
@@ -207,7 +225,20 @@ impl PublicKey {
         Ok(Self {
             kid: kid_or_thumbprint(kid, bytes)?,
             key,
+            algorithm: Algorithm::default(),
         })
+    }
+
+    /// The same key, published with `alg` set to `algorithm`.
+    #[must_use]
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// The `alg` its JWK carries.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// The key id.
@@ -220,7 +251,8 @@ impl PublicKey {
         self.key.to_bytes()
     }
 
-    /// The public JWK (`kty`, `crv`, `x`, `kid`, `alg: EdDSA`, `use: sig`).
+    /// The public JWK (`kty`, `crv`, `x`, `kid`, `alg` (`EdDSA` unless chosen otherwise),
+    /// `use: sig`).
     pub fn to_jwk(&self) -> Jwk {
         Jwk {
             kty: "OKP".into(),
@@ -228,7 +260,7 @@ impl PublicKey {
             x: Base64UrlUnpadded::encode_string(self.key.as_bytes()),
             d: None,
             kid: Some(self.kid.0.clone()),
-            alg: Some("EdDSA".into()),
+            alg: Some(self.algorithm.name().into()),
             use_: Some("sig".into()),
             key_ops: None,
         }
@@ -254,6 +286,8 @@ pub struct SigningKey {
     expanded: ExpandedSecretKey,
     /// The public key derived from `expanded`.
     public: DalekVerifyingKey,
+    /// The `alg` of the tokens it mints and of its JWK.
+    algorithm: Algorithm,
 }
 
 // The secrets are wiped on drop only with ed25519-dalek's `zeroize` feature: fail the build
@@ -273,6 +307,7 @@ impl Clone for SigningKey {
                 hash_prefix: self.expanded.hash_prefix,
             },
             public: self.public,
+            algorithm: self.algorithm,
         }
     }
 }
@@ -312,6 +347,7 @@ impl SigningKey {
             seed: Zeroizing::new(*seed),
             expanded,
             public,
+            algorithm: Algorithm::default(),
         })
     }
 
@@ -321,14 +357,27 @@ impl SigningKey {
     /// A [`KeyErrorKind`] for a wrong `kty`/`crv`/`alg`, bad encodings, a missing `d`, an `x`
     /// that does not match `d`, or a bad `kid`.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
-        let x = jwk.check_header()?;
+        let (x, algorithm) = jwk.check_header()?;
         let d = jwk.d.as_deref().ok_or(KeyErrorKind::MissingPrivateKey)?;
         let seed = Zeroizing::new(decode_32(d)?);
         let key = Self::from_seed(&seed, jwk.kid.as_deref())?;
         if key.public.as_bytes() != &x {
             return Err(KeyErrorKind::KeyMismatch.into());
         }
-        Ok(key)
+        Ok(key.with_algorithm(algorithm))
+    }
+
+    /// The same key, minting tokens with `alg` set to `algorithm` (and publishing it in its
+    /// JWK). A JWK's `alg` member chooses it on import: `"alg": "Ed25519"` mints RFC 9864 names.
+    #[must_use]
+    pub fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// The `alg` of the tokens it mints.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// The key id.
@@ -341,7 +390,13 @@ impl SigningKey {
         PublicKey {
             kid: self.kid.clone(),
             key: self.public,
+            algorithm: self.algorithm,
         }
+    }
+
+    /// The public JWK to publish for this key: [`PublicKey::to_jwk`] of [`Self::public_key`].
+    pub fn public_jwk(&self) -> Jwk {
+        self.public_key().to_jwk()
     }
 
     /// The private JWK, including `d`. Handle it as a secret.
@@ -379,6 +434,24 @@ impl Jwks {
     /// The JWKS as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The JWKS publishing `keys` (private or public JWKs, e.g. a key file's): each key's
+    /// [`Jwk::public_jwk`], in order. Nothing private is copied.
+    ///
+    /// # Errors
+    /// The first bad key's [`KeyErrorKind`], or [`KeyErrorKind::DuplicateKid`].
+    pub fn public_of(keys: &[Jwk]) -> Result<Self> {
+        let keys = keys
+            .iter()
+            .map(Jwk::public_jwk)
+            .collect::<Result<Vec<_>>>()?;
+        for (i, k) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|o| o.kid == k.kid) {
+                return Err(KeyErrorKind::DuplicateKid.into());
+            }
+        }
+        Ok(Self { keys })
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`context`] — what the application says about a login (subject, claims, client metadata).
 //! - [`errors`] — the error tree with stable codes.
 //! - [`events`] — typed lifecycle events for audit logs.
+//! - [`jwks_cache`] — the sans-IO cache of a remote JWKS that verifies tokens with it.
 //! - [`keys`] — Ed25519 keys, JWK import/export, key sets with rotation, JWKS.
 //! - [`lease`] — leases that serialise slow renewals.
 //! - [`logout`] — revocation targets and the revoked-or-not decision.
@@ -32,6 +33,7 @@ pub mod context;
 pub mod errors;
 pub mod events;
 pub mod json;
+pub mod jwks_cache;
 pub mod keys;
 pub mod lease;
 pub mod logout;
@@ -47,6 +49,7 @@ pub use clock::{Clock, ManualClock, Timestamp};
 pub use config::AuthorityConfig;
 pub use context::{ClientInfo, IssueRequest};
 pub use errors::{Error, Result};
+pub use jwks_cache::{JwksCache, JwksCacheConfig};
 pub use keys::{Jwk, Jwks, KeySet, PublicKey, PublicKeySet, SigningKey};
 pub use logout::RevokeTarget;
 pub use renewal::{RejectReason, RenewOutcome, Renewed};
@@ -56,6 +59,7 @@ pub use store::{MemoryStore, Store};
 pub use tokens::access::{
     AppClaims, VerifiedAccessToken, VerifiedPayload, Verifier, VerifierConfig,
 };
+pub use tokens::jws::Algorithm;
 
 /// `Send` natively, nothing on wasm32: store and hook futures must be `Send` for multi-threaded
 /// native servers, while JS promises on wasm are not.

@@ -348,10 +348,20 @@ fn alg_es256_is_refused() {
 
 #[test]
 fn alg_case_variants_of_eddsa_are_refused() {
-    // The algorithm is pinned to the exact string `EdDSA`; RFC 9864's fully-specified `Ed25519`
-    // is not accepted either (DESIGN.md §3 pins EdDSA).
+    // The algorithm is pinned to the exact strings `EdDSA` and RFC 9864's `Ed25519` (accepted in
+    // the verify-policy section below); case variants and other curves are not.
     let e = env();
-    for alg in ["eddsa", "EDDSA", "EdDsa", "EdDSA ", "Ed25519"] {
+    for alg in [
+        "eddsa",
+        "EDDSA",
+        "EdDsa",
+        "EdDSA ",
+        "ed25519",
+        "ED25519",
+        "Ed25519 ",
+        "Ed448",
+        "Ed25519ph",
+    ] {
         let header = with(good_header(&e.key), "alg", alg.into());
         assert_refused(
             &e.verifier,
@@ -1889,4 +1899,218 @@ fn verify_payload_agrees_with_verify_on_generated_claims() {
         accepted > 1000 && refused > 300,
         "accepted {accepted}, refused {refused}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify policy: RFC 9864 `Ed25519`, NumericDate forms, audience lists, max_token_age
+
+#[test]
+fn a_token_naming_the_fully_specified_ed25519_alg_verifies_like_an_eddsa_one() {
+    let e = env();
+    let eddsa = e
+        .verifier
+        .verify(&craft(&e.key, &good_header(&e.key), &good_claims()))
+        .expect("EdDSA");
+    let header = with(good_header(&e.key), "alg", "Ed25519".into());
+    let token = craft(&e.key, &header, &good_claims());
+    assert_accepted(&e.verifier, &token);
+    assert_eq!(e.verifier.verify(&token).expect("Ed25519"), eddsa);
+    // The name changes nothing about the key check: a foreign key is still a bad signature.
+    let foreign = craft(&signing_key(2), &header, &good_claims());
+    assert_refused(
+        &e.verifier,
+        &foreign,
+        TokenErrorKind::BadSignature,
+        "token_bad_signature",
+    );
+}
+
+#[test]
+fn a_key_set_to_ed25519_mints_ed25519_tokens_and_the_default_stays_eddsa() {
+    use webgates_sessions::Algorithm;
+    let e = env();
+    let alg_of = |token: &str| -> Value {
+        serde_json::from_slice::<Value>(&unb64(segments(token)[0])).expect("header")["alg"].clone()
+    };
+    assert_eq!(e.key.algorithm(), Algorithm::EdDSA);
+    assert_eq!(alg_of(&minted(&e.key)), json!("EdDSA"));
+    let key = e.key.clone().with_algorithm(Algorithm::Ed25519);
+    let token = minted(&key);
+    assert_eq!(alg_of(&token), json!("Ed25519"));
+    assert_accepted(&e.verifier, &token);
+    // Same key, same claims: only the header differs.
+    assert_eq!(segments(&token)[1], segments(&minted(&e.key))[1]);
+    assert_eq!(Algorithm::from_name("Ed25519"), Some(Algorithm::Ed25519));
+    assert_eq!(Algorithm::from_name("ed25519"), None);
+    assert_eq!(Algorithm::Ed25519.name(), "Ed25519");
+}
+
+/// A payload with the registered claims written as raw JSON text, so number forms are exact.
+fn payload_with_dates(exp: &str, iat: &str, nbf: Option<&str>) -> String {
+    let nbf = nbf.map_or(String::new(), |n| format!(r#","nbf":{n}"#));
+    format!(
+        r#"{{"iss":"{ISS}","sub":"{SUB}","aud":"{AUD}","jti":"j","sid":"s","exp":{exp},"iat":{iat}{nbf}}}"#
+    )
+}
+
+#[test]
+fn numeric_dates_in_exponent_and_fraction_forms_are_accepted() {
+    let e = env();
+    let header = good_header(&e.key).to_string();
+    let verify = |exp: &str, iat: &str, nbf: Option<&str>| {
+        e.verifier.verify(&sign_texts(
+            &e.key,
+            &header,
+            &payload_with_dates(exp, iat, nbf),
+        ))
+    };
+    // EXP_S = 1_800_000_300, NOW_S = 1_800_000_000.
+    for (exp, iat, nbf, want_exp) in [
+        ("1.8000003e9", "1.8e9", None, EXP_S),
+        ("1.8000003E+9", "18e8", Some("1.8e9"), EXP_S),
+        ("18000003e2", "1800000000.0", Some("1799999999.5"), EXP_S),
+        ("1800000300.999", "1.7e9", None, EXP_S),
+        ("1800000310", "0.0", Some("0"), EXP_S + 10),
+    ] {
+        let ok = verify(exp, iat, nbf).unwrap_or_else(|err| panic!("exp {exp}: {err:?}"));
+        assert_eq!(ok.expires_at, Timestamp::from_secs(want_exp), "exp {exp}");
+    }
+    let ok = verify("1.8000003e9", "1.7e9", Some("1.75e9")).expect("nbf in exponent form");
+    assert_eq!(ok.issued_at, Timestamp::from_secs(1_700_000_000));
+    assert_eq!(ok.not_before, Some(Timestamp::from_secs(1_750_000_000)));
+    // An exponent-form exp in the past is expired, not malformed.
+    assert_eq!(
+        verify("1.7e9", "1.6e9", None).unwrap_err(),
+        Error::Token(TokenErrorKind::Expired)
+    );
+}
+
+#[test]
+fn negative_nan_and_out_of_range_numeric_dates_are_invalid_claims() {
+    let e = env();
+    let header = good_header(&e.key).to_string();
+    let good_exp = EXP_S.to_string();
+    let good_iat = NOW_S.to_string();
+    for bad in [
+        "-1",
+        "-0.5",
+        "-1e3",
+        "-1.8e9",
+        "2.6e11",
+        "253402300800",
+        "1e400",
+        "NaN",
+        "Infinity",
+        "\"1.8e9\"",
+        "null",
+    ] {
+        for (exp, iat, nbf) in [
+            (bad, good_iat.as_str(), None),
+            (good_exp.as_str(), bad, None),
+            (good_exp.as_str(), good_iat.as_str(), Some(bad)),
+        ] {
+            let token = sign_texts(&e.key, &header, &payload_with_dates(exp, iat, nbf));
+            assert_refused(
+                &e.verifier,
+                &token,
+                TokenErrorKind::InvalidClaims,
+                "token_invalid_claims",
+            );
+        }
+    }
+}
+
+#[test]
+fn aud_matching_any_configured_audience_is_accepted() {
+    let config = VerifierConfig::new(ISS, AUD).with_audience("reports.example");
+    assert_eq!(
+        config.audiences,
+        vec![AUD.to_owned(), "reports.example".into()]
+    );
+    let e = env_with(config);
+    let header = good_header(&e.key);
+    for aud in [
+        json!(AUD),
+        json!("reports.example"),
+        json!(["other.example", "reports.example"]),
+        json!([AUD, "reports.example"]),
+    ] {
+        let token = craft(&e.key, &header, &with(good_claims(), "aud", aud.clone()));
+        let ok = e
+            .verifier
+            .verify(&token)
+            .unwrap_or_else(|err| panic!("{aud}: {err:?}"));
+        assert!(!ok.audience.is_empty());
+    }
+    for aud in [
+        json!("third.example"),
+        json!(["third.example", "api"]),
+        json!([]),
+    ] {
+        let token = craft(&e.key, &header, &with(good_claims(), "aud", aud));
+        assert_refused(
+            &e.verifier,
+            &token,
+            TokenErrorKind::WrongAudience,
+            "token_wrong_audience",
+        );
+    }
+}
+
+#[test]
+fn an_audience_list_that_is_empty_or_has_an_empty_entry_is_a_config_error() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.audiences.clear();
+    assert_config_err(&config, "audience");
+    assert_config_err(&VerifierConfig::new(ISS, AUD).with_audience(""), "audience");
+}
+
+#[test]
+fn max_token_age_refuses_tokens_issued_longer_ago_than_it_plus_the_leeway() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    assert_eq!(config.max_token_age, None);
+    config.max_token_age = Some(Duration::from_secs(60));
+    let e = env_with(config);
+    let header = good_header(&e.key);
+    let issued = |ago: u64| {
+        craft(
+            &e.key,
+            &header,
+            &with(good_claims(), "iat", json!(NOW_S - ago)),
+        )
+    };
+    // Valid while now - iat <= 60 + 30 (leeway).
+    assert_accepted(&e.verifier, &issued(0));
+    assert_accepted(&e.verifier, &issued(60 + LEEWAY_S));
+    assert_refused(
+        &e.verifier,
+        &issued(60 + LEEWAY_S + 1),
+        TokenErrorKind::Expired,
+        "token_expired",
+    );
+    // Without the bound, only exp decides.
+    assert_accepted(
+        &env().verifier,
+        &craft(
+            &env().key,
+            &header,
+            &with(good_claims(), "iat", json!(NOW_S - 86_400)),
+        ),
+    );
+    // Time passing makes a once-young token too old.
+    let young = issued(0);
+    e.clock.advance(Duration::from_secs(60 + LEEWAY_S + 1));
+    assert_eq!(
+        e.verifier.verify(&young).unwrap_err(),
+        Error::Token(TokenErrorKind::Expired)
+    );
+}
+
+#[test]
+fn a_zero_max_token_age_is_a_config_error() {
+    let mut config = VerifierConfig::new(ISS, AUD);
+    config.max_token_age = Some(Duration::ZERO);
+    assert_config_err(&config, "max_token_age");
+    config.max_token_age = Some(Duration::from_secs(1));
+    config.validate().expect("one second is a bound");
 }

@@ -1030,3 +1030,129 @@ fn jwks_meant_for_encryption_are_refused() {
         "key_wrong_use"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the public side of a key file, without an authority
+
+fn rfc8037_private_jwk() -> Jwk {
+    jwk_from(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "d": RFC8037_D, "x": RFC8037_X}))
+}
+
+#[test]
+fn the_public_jwk_of_a_private_jwk_is_its_public_half_only() {
+    let public = rfc8037_private_jwk()
+        .public_jwk()
+        .expect("valid private JWK");
+    assert_eq!(public.x, RFC8037_X);
+    assert_eq!(public.d, None);
+    assert_eq!(public.kid.as_deref(), Some(RFC8037_THUMBPRINT));
+    assert_eq!(public.alg.as_deref(), Some("EdDSA"));
+    assert!(!public.to_json().contains(RFC8037_D));
+    // It is exactly what the signing key itself publishes, and it imports as that key.
+    let signing = SigningKey::from_jwk(&rfc8037_private_jwk()).expect("import");
+    assert_eq!(public, signing.public_jwk());
+    assert_eq!(public, signing.public_key().to_jwk());
+    assert_eq!(
+        PublicKey::from_jwk(&public).expect("import"),
+        signing.public_key()
+    );
+    // A public JWK maps to itself, normalized (kid and alg filled in).
+    let bare = jwk_from(serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": RFC8037_X}));
+    assert_eq!(bare.public_jwk().expect("public JWK"), public);
+}
+
+#[test]
+fn the_public_jwk_of_a_bad_private_jwk_is_the_import_error() {
+    let mut mismatched = private_jwk_value(&key(1));
+    set(&mut mismatched, "x", public_jwk_value(&key(2))["x"].clone());
+    assert_key_err(jwk_from(mismatched).public_jwk(), KeyErrorKind::KeyMismatch);
+    let mut rsa = private_jwk_value(&key(1));
+    set(&mut rsa, "kty", "RSA".into());
+    assert_key_err(jwk_from(rsa).public_jwk(), KeyErrorKind::UnsupportedKeyType);
+    let mut short_d = private_jwk_value(&key(1));
+    set(&mut short_d, "d", "AAAA".into());
+    assert_key_err(
+        jwk_from(short_d).public_jwk(),
+        KeyErrorKind::InvalidKeyEncoding,
+    );
+}
+
+#[test]
+fn the_jwks_of_a_key_file_publishes_each_key_in_order_and_nothing_private() {
+    let (a, b, c) = (key(1), key(2), key(3));
+    let file = [a.to_private_jwk(), b.public_jwk(), c.to_private_jwk()];
+    let jwks = Jwks::public_of(&file).expect("three good keys");
+    assert_eq!(
+        jwks.keys,
+        vec![a.public_jwk(), b.public_jwk(), c.public_jwk()]
+    );
+    assert!(jwks.keys.iter().all(|k| k.d.is_none()));
+    let text = jwks.to_json();
+    for k in [&a, &c] {
+        let d = k.to_private_jwk().d.expect("private");
+        assert!(!text.contains(&d), "private material in the JWKS");
+    }
+    // The same as a KeySet holding those keys would publish (order aside).
+    let mut set = KeySet::new(a.clone());
+    set.add_verify_key(b.public_key()).expect("add");
+    set.add_signing_key(c.clone()).expect("add");
+    let mut from_set = set.jwks().keys;
+    let mut from_file = jwks.keys.clone();
+    from_set.sort_by(|x, y| x.kid.cmp(&y.kid));
+    from_file.sort_by(|x, y| x.kid.cmp(&y.kid));
+    assert_eq!(from_set, from_file);
+    // It verifies what the keys sign.
+    let v = Verifier::from_jwks(
+        VerifierConfig::new(ISS, AUD),
+        &jwks,
+        Arc::new(ManualClock::new(Timestamp::from_secs(NOW_S))),
+    )
+    .expect("verifier");
+    assert!(v.verify(&token_for(&c, NOW_S)).is_ok());
+}
+
+#[test]
+fn the_jwks_of_a_key_file_refuses_duplicate_kids_and_bad_keys() {
+    let a = key(1);
+    assert_key_err(
+        Jwks::public_of(&[a.to_private_jwk(), a.public_jwk()]),
+        KeyErrorKind::DuplicateKid,
+    );
+    let mut weak = public_jwk_value(&key(2));
+    set(&mut weak, "x", b64(&[0u8; 32]).into());
+    assert_key_err(
+        Jwks::public_of(&[a.to_private_jwk(), jwk_from(weak)]),
+        KeyErrorKind::WeakKey,
+    );
+    assert_eq!(Jwks::public_of(&[]).expect("empty file"), Jwks::default());
+}
+
+#[test]
+fn a_private_jwk_with_alg_ed25519_mints_and_publishes_ed25519() {
+    use webgates_sessions::Algorithm;
+    let mut v = private_jwk_value(&key(1));
+    set(&mut v, "alg", "Ed25519".into());
+    let k = SigningKey::from_jwk(&jwk_from(v.clone())).expect("import");
+    assert_eq!(k.algorithm(), Algorithm::Ed25519);
+    assert_eq!(k.public_jwk().alg.as_deref(), Some("Ed25519"));
+    assert_eq!(k.to_private_jwk().alg.as_deref(), Some("Ed25519"));
+    assert_eq!(
+        jwk_from(v).public_jwk().expect("public").alg.as_deref(),
+        Some("Ed25519")
+    );
+    let token = token_for(&k, NOW_S);
+    let header =
+        Base64UrlUnpadded::decode_vec(token.split('.').next().expect("header")).expect("base64url");
+    let header: Value = serde_json::from_slice(&header).expect("JSON");
+    assert_eq!(header["alg"], "Ed25519");
+    // Published with either name, the key verifies tokens named either way.
+    let eddsa_set = PublicKeySet::new(vec![key(1).public_key()]).expect("set");
+    assert!(verifier(eddsa_set).verify(&token).is_ok());
+    let ed25519_set = PublicKeySet::from_jwks(&Jwks {
+        keys: vec![k.public_jwk()],
+    })
+    .expect("set");
+    assert!(verifier(ed25519_set)
+        .verify(&token_for(&key(1), NOW_S))
+        .is_ok());
+}

@@ -1,6 +1,6 @@
-//! Access tokens: compact JWS (`alg: EdDSA`, `typ: at+jwt`, `kid`) carrying `iss`, `sub`, `aud`,
-//! `exp`, `iat`, `jti`, `sid` and the application's claims; and the [`Verifier`] that enforces the
-//! whole policy of RFC 8725 / RFC 9068 with public keys only.
+//! Access tokens: compact JWS (`alg: EdDSA` or `Ed25519`, `typ: at+jwt`, `kid`) carrying `iss`,
+//! `sub`, `aud`, `exp`, `iat`, `jti`, `sid` and the application's claims; and the [`Verifier`]
+//! that enforces the whole policy of RFC 8725 / RFC 9068 with public keys only.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::compact;
-use super::jws::verify_prechecked;
+use super::jws::{verify_prechecked, Algorithm};
 use crate::clock::{Clock, Timestamp};
 use crate::errors::{Error, Result, TokenErrorKind};
 use crate::keys::{Jwks, PublicKeySet, SigningKey};
@@ -92,8 +92,9 @@ pub struct AccessTokenSpec<'a> {
 /// Larger `exp`/`iat`/`nbf` values are refused on both sides.
 pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 
-/// The earliest: the start of year 1.
-const MIN_NUMERIC_DATE: i64 = -62_135_596_800;
+/// The earliest: the epoch. A negative NumericDate (before 1970) is refused on both sides: no
+/// token this crate accepts was issued, or expires, then.
+const MIN_NUMERIC_DATE: i64 = 0;
 
 #[derive(Serialize)]
 struct MintHeader<'a> {
@@ -139,7 +140,7 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
         ));
     }
     let header = MintHeader {
-        alg: "EdDSA",
+        alg: key.algorithm().name(),
         kid: key.kid().as_str(),
         typ: ACCESS_TOKEN_TYPE,
     };
@@ -322,8 +323,10 @@ impl<'de> Deserialize<'de> for ClaimName<'de> {
     }
 }
 
-/// A NumericDate (RFC 7519 §2): whole seconds, integer or float (truncated), within
-/// [`MIN_NUMERIC_DATE`]..=[`MAX_NUMERIC_DATE`].
+/// A NumericDate (RFC 7519 §2): seconds as any JSON number (`1800000000`, `1.8e9`,
+/// `1800000000.75`), truncated to whole seconds, within
+/// [`MIN_NUMERIC_DATE`]..=[`MAX_NUMERIC_DATE`]. A negative value (even `-0.5`) is out of range;
+/// JSON has no NaN or infinity, and a number too large for an `f64` fails to parse.
 struct NumericDate(i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
@@ -346,8 +349,10 @@ impl<'de> Deserialize<'de> for NumericDate {
             }
             #[allow(clippy::cast_possible_truncation)] // range-checked first
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<NumericDate, E> {
+                // `v >= 0.0` on the value itself, so `-0.5` is refused rather than truncated to 0.
                 if v.is_finite()
-                    && (MIN_NUMERIC_DATE as f64..=MAX_NUMERIC_DATE as f64).contains(&v.trunc())
+                    && v >= MIN_NUMERIC_DATE as f64
+                    && v.trunc() <= MAX_NUMERIC_DATE as f64
                 {
                     Ok(NumericDate(v.trunc() as i64))
                 } else {
@@ -451,7 +456,7 @@ pub struct VerifiedAccessToken {
     pub issuer: String,
     /// `sub`.
     pub subject: String,
-    /// `aud` as it appeared (one or more values; one of them is the verifier's audience).
+    /// `aud` as it appeared (one or more values; one of them is one of the verifier's audiences).
     pub audience: Vec<String>,
     /// `sid`: the session the token belongs to.
     pub session_id: String,
@@ -483,44 +488,68 @@ pub struct VerifiedPayload {
     pub json: String,
 }
 
+/// Default clock-skew allowance of a [`VerifierConfig`].
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+
+/// Largest clock-skew allowance a [`VerifierConfig`] accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
 /// Settings of a [`Verifier`].
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// Exact expected `iss`.
     pub issuer: String,
-    /// Audience that `aud` must be or contain.
-    pub audience: String,
-    /// Clock-skew allowance for `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
+    /// Accepted audiences: `aud` must be, or contain, one of them (at least one, none empty).
+    pub audiences: Vec<String>,
+    /// Clock-skew allowance for `exp`, `nbf`, `iat` and `max_token_age` (default 30 s, at most
+    /// 5 min).
     pub leeway: Duration,
     /// Tokens longer than this are refused before parsing (default 8 KiB).
     pub max_token_bytes: usize,
+    /// When set, a token issued longer ago than this (plus the leeway) is refused as expired,
+    /// whatever its `exp` says (jose's `maxTokenAge`). Default: none.
+    pub max_token_age: Option<Duration>,
 }
 
 impl VerifierConfig {
-    /// A config with the default leeway and size bound.
+    /// A config accepting one audience, with the default leeway and size bound and no age bound.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
             issuer: issuer.into(),
-            audience: audience.into(),
-            leeway: Duration::from_secs(30),
+            audiences: vec![audience.into()],
+            leeway: DEFAULT_LEEWAY,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            max_token_age: None,
         }
+    }
+
+    /// The same config, also accepting `audience`.
+    #[must_use]
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
     }
 
     /// Checks every setting.
     ///
     /// # Errors
-    /// [`Error::Config`] for an empty issuer or audience, a leeway over 5 minutes or a size bound
-    /// outside 512 B ..= 1 MiB.
+    /// [`Error::Config`] for an empty issuer, no audience or an empty one, a leeway over 5
+    /// minutes, a size bound outside 512 B ..= 1 MiB or a zero `max_token_age`.
     pub fn validate(&self) -> Result<()> {
         if self.issuer.is_empty() {
             return Err(Error::config("issuer", "must not be empty"));
         }
-        if self.audience.is_empty() {
-            return Err(Error::config("audience", "must not be empty"));
+        if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
+            return Err(Error::config(
+                "audience",
+                "at least one is required and none may be empty",
+            ));
         }
-        if self.leeway > Duration::from_secs(300) {
+        if self.leeway > MAX_LEEWAY {
             return Err(Error::config("leeway", "must be at most 300 seconds"));
+        }
+        if self.max_token_age.is_some_and(|age| age.is_zero()) {
+            return Err(Error::config("max_token_age", "must be positive when set"));
         }
         if !(512..=1024 * 1024).contains(&self.max_token_bytes) {
             return Err(Error::config(
@@ -596,7 +625,8 @@ impl Verifier {
     }
 
     /// Verifies `token` as of `now`: size, structure, `alg`, `typ`, `crit`, `kid`, strict
-    /// signature, claim types, `iss`, `aud`, then `exp`/`nbf`/`iat` with the leeway.
+    /// signature, claim types, `iss`, `aud`, then `exp`/`nbf`/`iat` and `max_token_age` with the
+    /// leeway.
     ///
     /// # Errors
     /// [`Error::Token`] with the first failed check.
@@ -682,7 +712,7 @@ fn check_token<X: OtherClaims>(
     {
         return Err(K::Malformed);
     }
-    if header.alg != "EdDSA" {
+    if Algorithm::from_name(&header.alg).is_none() {
         return Err(K::UnsupportedAlgorithm);
     }
     match header.typ.as_deref() {
@@ -707,7 +737,7 @@ fn check_token<X: OtherClaims>(
     if wire.iss != config.issuer {
         return Err(K::WrongIssuer);
     }
-    if !wire.aud.iter().any(|a| a == &config.audience) {
+    if !wire.aud.iter().any(|a| config.audiences.contains(a)) {
         return Err(K::WrongAudience);
     }
     let leeway_s = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
@@ -721,6 +751,13 @@ fn check_token<X: OtherClaims>(
     if let Some(nbf) = wire.nbf {
         if nbf.saturating_sub(leeway_s) > now_s {
             return Err(K::NotYetValid);
+        }
+    }
+    if let Some(age) = config.max_token_age {
+        // Valid while `now - iat <= max_token_age + leeway`, in whole seconds rounded down.
+        let max_s = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+        if now_s.saturating_sub(wire.iat) > max_s.saturating_add(leeway_s) {
+            return Err(K::Expired);
         }
     }
     Ok((wire, kid, parts.payload))

@@ -1,5 +1,5 @@
-//! Strict Ed25519 (`EdDSA`) verification: `verify_strict` semantics at the cost of a plain
-//! verification.
+//! The [`Algorithm`] names and strict Ed25519 verification: `verify_strict` semantics at the
+//! cost of a plain verification.
 //!
 //! Plain `ed25519-dalek` `verify` accepts `R = identity, S = 0` under a small-order public key:
 //! a universal forgery. Every signature this crate accepts passes the checks of `verify_strict`
@@ -7,6 +7,38 @@
 //! vectors.
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+
+/// The JWS `alg` name a token carries. Both name the same computation, pure Ed25519 (RFC 8032
+/// without pre-hashing): `EdDSA` is RFC 8037's polymorphic name, `Ed25519` the fully specified
+/// one of RFC 9864. Verifiers accept both; minting uses the signing key's
+/// ([`crate::keys::SigningKey::algorithm`]), `EdDSA` unless chosen otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Algorithm {
+    /// `EdDSA` (RFC 8037), understood by every JOSE library: the default.
+    #[default]
+    EdDSA,
+    /// `Ed25519` (RFC 9864 §2.2), the fully specified name.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The `alg` value as it appears in a JWS header or a JWK.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::EdDSA => "EdDSA",
+            Self::Ed25519 => "Ed25519",
+        }
+    }
+
+    /// The algorithm an `alg` value names, compared exactly (case-sensitive, RFC 7515 §4.1.1).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "EdDSA" => Some(Self::EdDSA),
+            "Ed25519" => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+}
 
 /// The canonical encodings of the eight small-order points of edwards25519 (curve25519-dalek's
 /// `EIGHT_TORSION`, compressed; a test recomputes them). Constants rather than computed on first

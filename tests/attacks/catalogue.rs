@@ -180,7 +180,7 @@ pub fn cases() -> Vec<Case> {
     );
     add("alg_none_unsigned", unsigned, Some("token_unsupported_alg"));
     for alg in [
-        "none", "HS256", "ES256", "RS256", "eddsa", "EDDSA", "Ed25519", "",
+        "none", "HS256", "ES256", "RS256", "eddsa", "EDDSA", "ed25519", "Ed448", "",
     ] {
         add(
             &format!("alg_{alg}"),
@@ -188,6 +188,12 @@ pub fn cases() -> Vec<Case> {
             Some("token_unsupported_alg"),
         );
     }
+    // RFC 9864's fully specified name for the same algorithm.
+    add(
+        "alg_Ed25519",
+        sign(&k, &with(header(), "alg", "Ed25519".into()), &claims()),
+        None,
+    );
     add(
         "alg_missing",
         sign(&k, &without(header(), "alg"), &claims()),
@@ -383,7 +389,25 @@ pub fn cases() -> Vec<Case> {
             Some("token_invalid_claims"),
         ),
         t("exp_huge", "exp", json!(1e20), Some("token_invalid_claims")),
-        t("exp_negative", "exp", json!(-1), Some("token_expired")),
+        t(
+            "exp_negative",
+            "exp",
+            json!(-1),
+            Some("token_invalid_claims"),
+        ),
+        t(
+            "iat_negative",
+            "iat",
+            json!(-1),
+            Some("token_invalid_claims"),
+        ),
+        t(
+            "iat_negative_fraction",
+            "iat",
+            json!(-0.5),
+            Some("token_invalid_claims"),
+        ),
+        t("exp_float_form", "exp", json!(1.8000003e9), None),
         t("exp_null", "exp", Value::Null, Some("token_invalid_claims")),
         t(
             "nbf_future_beyond_leeway",
