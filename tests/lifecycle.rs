@@ -347,12 +347,14 @@ fn revoking_one_session_leaves_its_siblings() {
         renewed(block_on(a.renew(&two.refresh_token)).unwrap()).generation,
         1
     );
-    // Revoking a missing session reports false; revoking again is idempotent.
+    // Revoking a missing session reports false; revoking again changes nothing and says so.
     let missing =
         webgates_sessions::SessionId::generate(&webgates_sessions::random::SeededRandom::new(5))
             .unwrap();
     assert!(!block_on(a.revoke(RevokeTarget::Session(missing))).unwrap());
-    assert!(block_on(a.revoke(RevokeTarget::Session(one.session_id))).unwrap());
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    assert!(!block_on(a.revoke(RevokeTarget::Session(one.session_id))).unwrap());
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
 }
 
 #[test]
@@ -412,7 +414,7 @@ fn list_sessions_shows_live_sessions_with_metadata_newest_first() {
     // A subject that is a prefix of another must not see the other's sessions.
     block_on(a.issue(IssueRequest::new(subject("a")))).unwrap();
     f.clock.advance(secs(10));
-    block_on(a.renew(&first.refresh_token)).unwrap();
+    renewed(block_on(a.renew(&first.refresh_token)).unwrap());
     let listed = block_on(a.list_sessions(&subject("a/b"))).unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].session_id, second.session_id);
@@ -558,9 +560,16 @@ fn key_rotation_keeps_old_tokens_verifiable_until_retired() {
 }
 
 #[test]
-fn a_renewal_window_longer_than_the_access_ttl_means_always_advised() {
+fn a_renewal_window_longer_than_the_access_ttl_is_refused() {
     let mut c = config();
     c.access_token_ttl = secs(30);
+    c.renewal_window = secs(31);
+    match c.validate() {
+        Err(Error::Config { field, .. }) => assert_eq!(field, "renewal_window"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    // Equal to the TTL is the widest accepted: a fresh token is already inside the window.
+    c.renewal_window = secs(30);
     let f = fixture_with(c, TestStore::new(), 3);
     let s = block_on(f.authority.issue(IssueRequest::new(subject("u")))).unwrap();
     assert_eq!(

@@ -221,6 +221,36 @@ pub fn fixture_with(config: AuthorityConfig, store: TestStore, seed: u64) -> Fix
     }
 }
 
+/// Like [`fixture_with`], with a claims hook.
+pub fn fixture_with_hook<H: ClaimsHook>(
+    config: AuthorityConfig,
+    store: TestStore,
+    seed: u64,
+    hook: H,
+) -> Fixture<H> {
+    let store = Arc::new(store);
+    let clock = ManualClock::new(T0);
+    let events = Arc::new(EventLog::new());
+    let authority = Authority::builder(config, keys(seed), store.clone())
+        .clock(Arc::new(clock.clone()))
+        .random(Arc::new(SeededRandom::new(seed)))
+        .events(events.clone())
+        .claims_hook(hook)
+        .build()
+        .expect("valid authority");
+    Fixture {
+        authority,
+        store,
+        clock,
+        events,
+    }
+}
+
+/// Polls `fut` once with a no-op waker.
+pub fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
+}
+
 pub fn fixture() -> Fixture {
     fixture_with(config(), TestStore::new(), 7)
 }
