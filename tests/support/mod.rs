@@ -199,6 +199,15 @@ pub struct Fixture<H: ClaimsHook = webgates_sessions::services::NoHook> {
     pub events: Arc<EventLog>,
 }
 
+impl<H: ClaimsHook> Fixture<H> {
+    /// Whether the family record says revoked.
+    pub fn family_revoked(&self, family: webgates_sessions::FamilyId) -> bool {
+        block_on(self.authority.repository().family(family))
+            .expect("read family")
+            .is_some_and(|f| f.record.revoked.is_some())
+    }
+}
+
 pub fn keys(seed: u64) -> KeySet {
     KeySet::new(SigningKey::generate(&SeededRandom::new(seed)).expect("key"))
 }
