@@ -986,6 +986,34 @@ fn seeded_simulation_keeps_every_invariant() {
     assert!(total.replays > 0 && total.grace > 0 && total.faults > 0 && total.errors > 0);
 }
 
+#[test]
+fn a_login_between_two_logouts_everywhere_on_skewed_instances_is_revoked_by_the_second() {
+    // Step i's lone operation runs on instance i % 3: the logins on instances 0 and 2 (+2 s),
+    // the logouts on 1 (-5 s) and 0, all in the same millisecond of true time. The model then
+    // requires both sessions issued before the second logout to be rejected.
+    let batch = |op| Step::Batch {
+        ops: vec![op],
+        order: 0,
+    };
+    let steps = [
+        batch(Op::Issue {
+            subject: 0,
+            join: None,
+        }),
+        batch(Op::RevokeSubject { subject: 0 }),
+        batch(Op::Issue {
+            subject: 0,
+            join: None,
+        }),
+        batch(Op::RevokeSubject { subject: 0 }),
+        batch(Op::Renew { client: 0 }),
+        batch(Op::Renew { client: 1 }),
+        batch(Op::Renew { client: 0 }),
+    ];
+    let stats = simulate(1, &steps, false).unwrap();
+    assert_eq!((stats.renewed, stats.rejected), (0, 3));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The same simulation under proptest, which shrinks a failing step list.
 
