@@ -568,7 +568,8 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
     /// A `revoked` event is emitted exactly when this answers `true`.
     ///
     /// # Errors
-    /// [`Error::Store`], [`Error::CorruptRecord`], or [`Error::Contention`].
+    /// [`Error::Store`], [`Error::CorruptRecord`], or [`Error::Contention`]. Every retry is
+    /// safe; for a subject, an error while reading its sessions comes after the bump landed.
     pub async fn revoke(&self, target: RevokeTarget) -> Result<bool> {
         for _ in 0..self.config.max_cas_attempts {
             if let Attempt::Done(found) = self.revoke_attempt(&target).await? {
