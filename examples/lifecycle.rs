@@ -1,5 +1,5 @@
 //! A native walkthrough of a session's life: issue, verify, renew, retry in grace, replay,
-//! revoke, list. Uses the in-memory store, OS randomness, and a clock that starts at the system
+//! logout, revoke, list, per-login lifetimes. Uses the in-memory store, OS randomness, and a clock that starts at the system
 //! time and is moved forward explicitly so the walkthrough can skip minutes and days.
 //!
 //! Run: `cargo run --example lifecycle`
@@ -12,8 +12,8 @@ use webgates_sessions::clock::{Clock, SystemClock};
 use webgates_sessions::events::{Event, EventSink};
 use webgates_sessions::random::OsRandom;
 use webgates_sessions::{
-    Authority, AuthorityConfig, ClientInfo, IssueRequest, KeySet, ManualClock, MemoryStore,
-    RenewOutcome, RevokeTarget, SigningKey, Subject,
+    Authority, AuthorityConfig, ClientInfo, IssueRequest, KeySet, LogoutOutcome, ManualClock,
+    MemoryStore, RenewOutcome, RevokeTarget, SigningKey, Subject,
 };
 
 struct PrintEvents;
@@ -119,12 +119,18 @@ async fn walkthrough() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected rejection, got {}", other.kind()).into()),
     }
 
-    println!("\n6. alice logs in on two devices, then logs one out");
+    println!("\n6. alice logs in on two devices, then logs the phone out with its refresh token");
     let phone = authority.issue(IssueRequest::new(alice.clone())).await?;
     let laptop = authority.issue(IssueRequest::new(alice.clone())).await?;
-    authority
-        .revoke(RevokeTarget::Session(phone.session_id))
-        .await?;
+    match authority.logout(&phone.refresh_token).await? {
+        LogoutOutcome::LoggedOut { session_id } => println!("   logged out {session_id}"),
+        other => return Err(format!("expected logout, got {}", other.kind()).into()),
+    }
+    println!(
+        "   phone active: {}, laptop active: {}",
+        authority.is_active(phone.session_id).await?,
+        authority.is_active(laptop.session_id).await?
+    );
     let listed = authority.list_sessions(&alice).await?;
     println!(
         "   live sessions: {:?}",
@@ -136,9 +142,10 @@ async fn walkthrough() -> Result<(), Box<dyn std::error::Error>> {
     println!("   (laptop is {})", laptop.session_id);
 
     println!("\n7. alice changes her password: log out everywhere");
-    authority
+    let ended = authority
         .revoke(RevokeTarget::Subject(alice.clone()))
         .await?;
+    println!("   a live session was revoked: {ended}");
     match authority.renew(&laptop.refresh_token).await? {
         RenewOutcome::Rejected { reason } => {
             println!("   laptop renewal: rejected ({})", reason.code())
@@ -156,6 +163,17 @@ async fn walkthrough() -> Result<(), Box<dyn std::error::Error>> {
     match authority.renew(&idle.refresh_token).await? {
         RenewOutcome::Rejected { reason } => {
             println!("   renewal after 15 days: rejected ({})", reason.code())
+        }
+        other => return Err(format!("expected expiry, got {}", other.kind()).into()),
+    }
+    println!("\n9. \"remember me\" off: this login idles out after one hour");
+    let brief = authority
+        .issue(IssueRequest::new(alice.clone()).with_refresh_idle_ttl(Duration::from_secs(3600)))
+        .await?;
+    clock.advance(Duration::from_secs(3601));
+    match authority.renew(&brief.refresh_token).await? {
+        RenewOutcome::Rejected { reason } => {
+            println!("   renewal after an hour: rejected ({})", reason.code())
         }
         other => return Err(format!("expected expiry, got {}", other.kind()).into()),
     }

@@ -1,4 +1,4 @@
-//! Authority settings with the defaults of DESIGN.md §8, validated once at construction.
+//! Authority settings with their defaults, validated once at construction.
 
 use std::time::Duration;
 
@@ -24,8 +24,8 @@ pub struct AuthorityConfig {
     pub lease_ttl: Duration,
     /// Leeway for verifying access tokens (default 30 s).
     pub leeway: Duration,
-    /// How far before access-token expiry renewal is advised (default 60 s; a window longer than
-    /// the access-token TTL means "always advised").
+    /// How far before access-token expiry renewal is advised (default 60 s; at most the
+    /// access-token TTL).
     pub renewal_window: Duration,
     /// Compare-and-set attempts per operation before [`Error::Contention`] (default 8).
     pub max_cas_attempts: u32,
@@ -129,6 +129,12 @@ impl AuthorityConfig {
             YEAR,
             "must be at most a year",
         )?;
+        if self.renewal_window > self.access_token_ttl {
+            return Err(Error::config(
+                "renewal_window",
+                "must not exceed access_token_ttl",
+            ));
+        }
         if !(1..=64).contains(&self.max_cas_attempts) {
             return Err(Error::config("max_cas_attempts", "must be 1 to 64"));
         }

@@ -1,8 +1,11 @@
 //! What the application tells the library about a login: who, from which client, with which
 //! claims. Credential checks happen before, in the application; the library only records this.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
+use crate::config::AuthorityConfig;
 use crate::errors::{Error, Result};
 use crate::session::{FamilyId, Subject};
 use crate::tokens::access::{check_app_claims, AppClaims};
@@ -71,6 +74,12 @@ pub struct IssueRequest {
     /// Join this existing family instead of starting a new one (e.g. a second device linked to
     /// the same login). The family must exist, be live and belong to the same subject.
     pub family: Option<FamilyId>,
+    /// This login's inactivity timeout ("remember me" off), at most the authority's
+    /// [`AuthorityConfig::refresh_idle_ttl`]; every later rotation keeps it.
+    pub refresh_idle_ttl: Option<Duration>,
+    /// This login's hard lifetime, at most the authority's
+    /// [`AuthorityConfig::refresh_absolute_ttl`]; every later rotation keeps it.
+    pub refresh_absolute_ttl: Option<Duration>,
 }
 
 impl IssueRequest {
@@ -81,6 +90,8 @@ impl IssueRequest {
             claims: AppClaims::new(),
             client: ClientInfo::default(),
             family: None,
+            refresh_idle_ttl: None,
+            refresh_absolute_ttl: None,
         }
     }
 
@@ -100,6 +111,63 @@ impl IssueRequest {
     pub fn in_family(mut self, family: FamilyId) -> Self {
         self.family = Some(family);
         self
+    }
+
+    /// Narrows this login's inactivity timeout (see [`Self::refresh_idle_ttl`]).
+    pub fn with_refresh_idle_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_idle_ttl = Some(ttl);
+        self
+    }
+
+    /// Narrows this login's hard lifetime (see [`Self::refresh_absolute_ttl`]).
+    pub fn with_refresh_absolute_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_absolute_ttl = Some(ttl);
+        self
+    }
+
+    /// This login's `(idle, absolute)` lifetimes under `config`: each given one must be longer
+    /// than the grace window and at most the authority's setting, and idle at most absolute.
+    /// Without an idle TTL the authority's applies, capped at the absolute one.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming `refreshIdleTtl` or `refreshAbsoluteTtl`.
+    pub fn lifetimes(&self, config: &AuthorityConfig) -> Result<(Duration, Duration)> {
+        let check = |field, ttl: Duration, max: Duration, too_long| {
+            if ttl > max {
+                Err(Error::input(field, too_long))
+            } else if ttl <= config.grace_window {
+                Err(Error::input(field, "must be longer than the grace window"))
+            } else {
+                Ok(ttl)
+            }
+        };
+        let absolute = match self.refresh_absolute_ttl {
+            Some(ttl) => check(
+                "refreshAbsoluteTtl",
+                ttl,
+                config.refresh_absolute_ttl,
+                "must not exceed the authority's refreshAbsoluteTtl",
+            )?,
+            None => config.refresh_absolute_ttl,
+        };
+        let idle = match self.refresh_idle_ttl {
+            Some(ttl) => {
+                check(
+                    "refreshIdleTtl",
+                    ttl,
+                    config.refresh_idle_ttl,
+                    "must not exceed the authority's refreshIdleTtl",
+                )?;
+                check(
+                    "refreshIdleTtl",
+                    ttl,
+                    absolute,
+                    "must not exceed this login's refreshAbsoluteTtl",
+                )?
+            }
+            None => config.refresh_idle_ttl.min(absolute),
+        };
+        Ok((idle, absolute))
     }
 
     /// Checks claims and client metadata.

@@ -55,6 +55,13 @@ pub enum Event {
         /// Why.
         reason: RejectReason,
     },
+    /// A session was logged out by its holder ([`crate::Authority::logout`]).
+    LoggedOut {
+        /// Session.
+        session_id: SessionId,
+        /// Subject.
+        subject: Subject,
+    },
     /// A session, family or subject was revoked by the application.
     Revoked {
         /// What.
@@ -64,7 +71,7 @@ pub enum Event {
 
 impl Event {
     /// Stable name: `issued`, `renewed`, `retriedInGrace`, `leaseContended`, `replayDetected`,
-    /// `rejected`, `revoked`.
+    /// `rejected`, `loggedOut`, `revoked`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Issued { .. } => "issued",
@@ -73,6 +80,7 @@ impl Event {
             Self::LeaseContended { .. } => "leaseContended",
             Self::ReplayDetected { .. } => "replayDetected",
             Self::Rejected { .. } => "rejected",
+            Self::LoggedOut { .. } => "loggedOut",
             Self::Revoked { .. } => "revoked",
         }
     }

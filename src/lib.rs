@@ -14,10 +14,10 @@
 //! - [`jwks_cache`] — the sans-IO cache of a remote JWKS that verifies tokens with it.
 //! - [`keys`] — Ed25519 keys, JWK import/export, key sets with rotation, JWKS.
 //! - [`lease`] — leases that serialise slow renewals.
-//! - [`logout`] — revocation targets and the revoked-or-not decision.
+//! - [`logout`] — revocation targets, logout outcomes and the revoked-or-not decision.
 //! - [`renewal`] — renewal outcomes, the pure decision table, renewal advice.
 //! - [`repository`] — records, key schema and encoding on top of the store.
-//! - [`services`] — the [`Authority`]: issue, renew, revoke, list.
+//! - [`services`] — the [`Authority`]: issue, renew, logout, revoke, `is_active`, list.
 //! - [`session`] — session, family and subject ids and records.
 //! - [`store`] — the compare-and-set storage contract, [`MemoryStore`], the conformance suite.
 //! - [`tokens`] — access tokens and the [`Verifier`]; refresh tokens.
@@ -51,7 +51,7 @@ pub use context::{ClientInfo, IssueRequest};
 pub use errors::{Error, Result};
 pub use jwks_cache::{JwksCache, JwksCacheConfig};
 pub use keys::{Jwk, Jwks, KeySet, PublicKey, PublicKeySet, SigningKey};
-pub use logout::RevokeTarget;
+pub use logout::{LogoutOutcome, RevokeTarget};
 pub use renewal::{RejectReason, RenewOutcome, Renewed};
 pub use services::{Authority, ClaimsHook, HookError, Issued};
 pub use session::{FamilyId, SessionId, SessionInfo, Subject};

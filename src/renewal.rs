@@ -1,4 +1,4 @@
-//! Renewal: the outcomes, the pure decision of DESIGN.md §5, and renewal advice for adapters.
+//! Renewal: the outcomes, the pure decision table ([`decide`]), and renewal advice for adapters.
 //!
 //! [`decide`] takes the records and the presented secret's hash and says what must happen; the
 //! service in [`crate::services`] only reads, calls it, and writes at most once per attempt.
@@ -25,6 +25,11 @@ pub enum RejectReason {
     Revoked,
     /// The idle or absolute lifetime has passed.
     Expired,
+    /// The presented token was current when this renewal read the session, but while it waited
+    /// (on a slow claims hook) concurrent renewals rotated the session twice, so its successor
+    /// is no longer recoverable. Not replay: nothing was revoked; the client should use the
+    /// token the concurrent renewal returned, or log in again.
+    Superseded,
 }
 
 impl RejectReason {
@@ -35,12 +40,13 @@ impl RejectReason {
             Self::Unknown => "unknown",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
+            Self::Superseded => "superseded",
         }
     }
 }
 
-/// A successful renewal: new tokens for the caller.
-#[derive(Debug, Clone)]
+/// A successful renewal: new tokens for the caller. `Debug` redacts both tokens.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Renewed {
     /// A fresh access token.
@@ -66,8 +72,27 @@ pub struct Renewed {
     pub retried_in_grace: bool,
 }
 
+impl std::fmt::Debug for Renewed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renewed")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("session_id", &self.session_id)
+            .field("family_id", &self.family_id)
+            .field("subject", &self.subject)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("absolute_expires_at", &self.absolute_expires_at)
+            .field("generation", &self.generation)
+            .field("retried_in_grace", &self.retried_in_grace)
+            .finish()
+    }
+}
+
 /// What a renewal came to. Failures (storage down, bad configuration) are errors instead.
+/// `Debug` redacts tokens.
 #[derive(Debug, Clone)]
+#[must_use]
 pub enum RenewOutcome {
     /// New tokens.
     Renewed(Box<Renewed>),
@@ -148,8 +173,19 @@ pub fn classify(record: &SessionRecord, hash: &SecretHash) -> Presented {
     }
 }
 
+/// What one renewal call itself knows, carried across its compare-and-set attempts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The lease this call holds, if any.
+    pub lease: Option<LeaseId>,
+    /// Whether the presented secret was the session's current one when this call read the
+    /// record: such a token is never replay for this call, however long it then waited.
+    pub saw_current: bool,
+}
+
 /// What a renewal must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
 pub enum Decision {
     /// Reject without writing.
     Reject(RejectReason),
@@ -163,7 +199,19 @@ pub enum Decision {
     Replay,
 }
 
-/// The decision table of DESIGN.md §5. `my_lease` is the lease this renewal itself holds, if any.
+/// The decision table. `caller` is what this renewal call saw and holds: the previous token
+/// outside the grace window, or a retired one, is replay unless this very call saw it current
+/// (it lost a compare-and-set to a concurrent rotation while it waited); then the previous token
+/// gets the sealed successor ([`Decision::RetryInGrace`]) and an older one
+/// [`RejectReason::Superseded`].
+///
+/// | presented | revoked / expired | otherwise |
+/// |---|---|---|
+/// | unknown | `Reject(Unknown)` | `Reject(Unknown)` |
+/// | current | `Reject(Revoked / Expired)` | `Rotate`, or `LeaseHeld` under another's live lease |
+/// | previous, within grace | same | `RetryInGrace` |
+/// | previous, outside grace | same | `Replay`; `RetryInGrace` if `caller.saw_current` |
+/// | retired | same | `Replay`; `Reject(Superseded)` if `caller.saw_current` |
 pub fn decide(
     session: &SessionRecord,
     family: Option<&FamilyRecord>,
@@ -171,7 +219,7 @@ pub fn decide(
     presented: Presented,
     now: Timestamp,
     grace_window: Duration,
-    my_lease: Option<LeaseId>,
+    caller: Caller,
 ) -> Decision {
     if presented == Presented::Unknown {
         return Decision::Reject(RejectReason::Unknown);
@@ -183,13 +231,16 @@ pub fn decide(
         return Decision::Reject(RejectReason::Expired);
     }
     match presented {
-        Presented::Current => match lease::blocking(session.lease.as_ref(), my_lease, now) {
+        Presented::Current => match lease::blocking(session.lease.as_ref(), caller.lease, now) {
             Some(wait) => Decision::LeaseHeld(wait),
             None => Decision::Rotate,
         },
-        Presented::Previous { rotated_at } if now.saturating_since(rotated_at) <= grace_window => {
+        Presented::Previous { rotated_at }
+            if caller.saw_current || now.saturating_since(rotated_at) <= grace_window =>
+        {
             Decision::RetryInGrace
         }
+        Presented::Retired if caller.saw_current => Decision::Reject(RejectReason::Superseded),
         Presented::Previous { .. } | Presented::Retired => Decision::Replay,
         Presented::Unknown => Decision::Reject(RejectReason::Unknown),
     }

@@ -1,5 +1,6 @@
-//! The entry points: the [`Authority`] (issue, renew, revoke, list) and, re-exported from
-//! [`crate::tokens::access`], the [`Verifier`].
+//! The entry points: the [`Authority`] (issue, renew, logout, revoke, check, list) and,
+//! re-exported from [`crate::tokens::access`], the [`Verifier`]. Renewal and logout live in
+//! `services/renew.rs`, revocation and `is_active` in `services/revoke.rs`.
 //!
 //! Services are `async fn`s that await only the [`Store`] (and the optional [`ClaimsHook`]): no
 //! spawning, sleeping or timers, so any executor (or a JS event loop) drives them.
@@ -13,21 +14,21 @@ use crate::context::IssueRequest;
 use crate::errors::{Error, Result};
 use crate::events::{Event, EventSink};
 use crate::keys::{Jwks, KeySet, PublicKey, SigningKey};
-use crate::lease::{Lease, LeaseId};
 use crate::logout::{creation_time, RevokeTarget};
 use crate::random::RandomSource;
-use crate::renewal::{self, classify, decide, Decision, RejectReason, RenewOutcome, Renewed};
+use crate::renewal;
 use crate::repository::{Repository, Stored, MIN_KEY_LIMIT};
 use crate::session::{
-    CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
-    SessionInfo, SessionRecord, Subject, SubjectRecord, MAX_RETIRED_HASHES, RECORD_VERSION,
+    CurrentSecret, FamilyId, FamilyRecord, SessionId, SessionInfo, SessionRecord, Subject,
+    SubjectRecord, RECORD_VERSION,
 };
 use crate::store::{Expect, Store};
-use crate::tokens::access::{
-    self, check_app_claims, AccessTokenSpec, AppClaims, Verifier, VerifierConfig,
-};
+use crate::tokens::access::{self, AccessTokenSpec, AppClaims, Verifier, VerifierConfig};
 use crate::tokens::refresh::{RefreshSecret, RefreshToken};
 use crate::{MaybeSend, MaybeSendSync};
+
+mod renew;
+mod revoke;
 
 /// A failure reported by a [`ClaimsHook`]. Its message must not contain secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,12 @@ impl ClaimsHook for NoHook {
     }
 }
 
-/// A newly issued session.
-#[derive(Debug, Clone)]
+/// How far apart the clocks of a store and the authority instances over it may be while a subject
+/// record is still kept past the sessions that depend on it (1 h).
+pub const CLOCK_SKEW_MARGIN: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A newly issued session. `Debug` redacts both tokens.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Issued {
     /// The first access token.
@@ -81,6 +86,21 @@ pub struct Issued {
     pub idle_expires_at: Timestamp,
     /// When the session ends regardless.
     pub absolute_expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("session_id", &self.session_id)
+            .field("family_id", &self.family_id)
+            .field("subject", &self.subject)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("idle_expires_at", &self.idle_expires_at)
+            .field("absolute_expires_at", &self.absolute_expires_at)
+            .finish()
+    }
 }
 
 /// Builds an [`Authority`]; clock and randomness default to the OS natively and must be given on
@@ -241,9 +261,9 @@ impl<S: Store> Authority<S, NoHook> {
     }
 }
 
-/// What one renewal attempt concluded: done, or retry after a lost compare-and-set.
-enum Attempt {
-    Done(RenewOutcome),
+/// What one compare-and-set attempt concluded: done with `T`, or retry after a lost write.
+enum Attempt<T> {
+    Done(T),
     Retry,
 }
 
@@ -370,20 +390,25 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         Ok((token, expires_at))
     }
 
-    /// Starts a session for an already authenticated subject.
+    /// Starts a session for an already authenticated subject, with the authority's lifetimes or
+    /// the request's narrower ones ([`IssueRequest::lifetimes`]).
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for bad claims or client metadata, [`Error::FamilyUnavailable`]
+    /// [`Error::InvalidInput`] for bad claims, client metadata or lifetimes, [`Error::FamilyUnavailable`]
     /// when joining a family that is unknown, revoked or another subject's, [`Error::Store`],
     /// [`Error::RandomUnavailable`]. On error no usable session exists.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issued> {
         request.validate()?;
+        let (idle_ttl, absolute_ttl) = request.lifetimes(&self.config)?;
         let rng = self.random.as_ref();
         let sid = SessionId::generate(rng)?;
         let secret = RefreshSecret::generate(rng)?;
-        let subject_record = self.repo.subject(&request.subject).await?.map(|s| s.record);
-        let now = creation_time(self.clock.now(), subject_record.as_ref());
-        let absolute_expiry = now.saturating_add(self.config.refresh_absolute_ttl);
+        let now = self.clock.now();
+        let subject_record = self
+            .subject_for_issue(&request.subject, now, absolute_ttl)
+            .await?;
+        let now = creation_time(now, subject_record.as_ref());
+        let absolute_expiry = now.saturating_add(absolute_ttl);
         let family_id = match request.family {
             Some(family) => {
                 self.join_family(family, &request.subject, absolute_expiry)
@@ -415,7 +440,8 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
             created_at: now,
             last_renewed_at: now,
             absolute_expiry,
-            idle_timeout: self.config.refresh_idle_ttl,
+            idle_timeout: idle_ttl,
+            subject_epoch: subject_record.as_ref().map_or(0, |s| s.epoch),
             current: CurrentSecret {
                 hash: secret.hash(),
                 generation: 0,
@@ -448,6 +474,46 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
             idle_expires_at: record.idle_expiry(),
             absolute_expires_at: absolute_expiry,
         })
+    }
+
+    /// The subject record a new session captures its epoch from. A subject that was logged out
+    /// everywhere is first kept in the store past the new session's end (plus
+    /// [`CLOCK_SKEW_MARGIN`]): if the record were dropped, the next logout-everywhere would start
+    /// again at epoch 1 and miss this session. Extended by a whole absolute TTL at a time, so this
+    /// write happens about once per TTL per subject.
+    async fn subject_for_issue(
+        &self,
+        subject: &Subject,
+        now: Timestamp,
+        absolute_ttl: std::time::Duration,
+    ) -> Result<Option<SubjectRecord>> {
+        let kept_ttl = self.config.refresh_absolute_ttl;
+        for _ in 0..self.config.max_cas_attempts {
+            let Some(Stored {
+                mut record,
+                version,
+            }) = self.repo.subject(subject).await?
+            else {
+                return Ok(None);
+            };
+            let needed = creation_time(now, Some(&record))
+                .saturating_add(absolute_ttl)
+                .saturating_add(CLOCK_SKEW_MARGIN);
+            if record.epoch == 0 || record.kept_until(kept_ttl).is_some_and(|t| t >= needed) {
+                return Ok(Some(record));
+            }
+            let keep = needed.saturating_add(kept_ttl);
+            record.keep_until = Some(keep);
+            if self
+                .repo
+                .put_subject(&record, Expect::Version(version), keep)
+                .await?
+                .is_some()
+            {
+                return Ok(Some(record));
+            }
+        }
+        Err(Error::Contention)
     }
 
     async fn join_family(
@@ -483,319 +549,30 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         Err(Error::Contention)
     }
 
-    /// Renews with a refresh token: rotates it, returns the grace-window successor, detects replay
-    /// (revoking the family), or rejects. See the decision table in DESIGN.md §5.
+    /// Revokes a session, a family, or every session of a subject, and says whether this call
+    /// revoked something that was live before it:
+    ///
+    /// - [`RevokeTarget::Session`] / [`RevokeTarget::SessionOf`]: `true` iff the session existed
+    ///   (and, for `SessionOf`, belongs to that subject), was not revoked by itself, its family or
+    ///   its subject, and had not expired by this authority's clock. Unknown, another subject's
+    ///   or already revoked: `false`, nothing written. Expired: `false`, but still marked
+    ///   revoked, so an instance whose clock is behind cannot renew it.
+    /// - [`RevokeTarget::Family`]: `true` iff the family existed, was not revoked and not past
+    ///   its latest session's absolute expiry (its sessions are not read one by one). Unknown or
+    ///   already revoked: `false`, nothing written; expired: `false`, still marked revoked.
+    /// - [`RevokeTarget::Subject`]: the subject's epoch is always bumped, so every session that
+    ///   exists when this returns is rejected afterwards, whatever the clocks say. `true` iff,
+    ///   after the bump, the subject's session index lists a session that was live under the
+    ///   previous epoch (not revoked, not expired): read until the first one is found.
+    ///
+    /// A `revoked` event is emitted exactly when this answers `true`.
     ///
     /// # Errors
-    /// Failures only: [`Error::Store`] (nothing changed: the presented token stays valid),
-    /// [`Error::CorruptRecord`], [`Error::Hook`], [`Error::RandomUnavailable`], or
-    /// [`Error::Contention`] when every compare-and-set attempt lost.
-    pub async fn renew(&self, refresh_token: &str) -> Result<RenewOutcome> {
-        let Ok(token) = RefreshToken::parse(refresh_token) else {
-            self.emit(Event::Rejected {
-                session_id: None,
-                reason: RejectReason::Malformed,
-            });
-            return Ok(RenewOutcome::Rejected {
-                reason: RejectReason::Malformed,
-            });
-        };
-        let mut my_lease: Option<LeaseId> = None;
-        for _ in 0..self.config.max_cas_attempts {
-            match self.renew_attempt(&token, &mut my_lease).await? {
-                Attempt::Done(outcome) => return Ok(outcome),
-                Attempt::Retry => continue,
-            }
-        }
-        Err(Error::Contention)
-    }
-
-    async fn renew_attempt(
-        &self,
-        token: &RefreshToken,
-        my_lease: &mut Option<LeaseId>,
-    ) -> Result<Attempt> {
-        let sid = token.session_id();
-        let reject = |reason| {
-            self.emit(Event::Rejected {
-                session_id: Some(sid),
-                reason,
-            });
-            Ok(Attempt::Done(RenewOutcome::Rejected { reason }))
-        };
-        let Some(Stored { record, version }) = self.repo.session(sid).await? else {
-            return reject(RejectReason::Unknown);
-        };
-        let presented = classify(&record, &token.secret().hash());
-        if presented == renewal::Presented::Unknown {
-            return reject(RejectReason::Unknown);
-        }
-        let family = self.repo.family(record.family).await?.map(|f| f.record);
-        let subject = self.repo.subject(&record.subject).await?.map(|s| s.record);
-        let now = self.clock.now();
-        let decision = decide(
-            &record,
-            family.as_ref(),
-            subject.as_ref(),
-            presented,
-            now,
-            self.config.grace_window,
-            *my_lease,
-        );
-        match decision {
-            Decision::Reject(reason) => reject(reason),
-            Decision::LeaseHeld(retry_after) => {
-                self.emit(Event::LeaseContended {
-                    session_id: sid,
-                    retry_after,
-                });
-                Ok(Attempt::Done(RenewOutcome::LeaseHeld { retry_after }))
-            }
-            Decision::RetryInGrace => {
-                let Some(previous) = &record.previous else {
-                    return Err(Error::CorruptRecord { record: "session" });
-                };
-                let successor = token.secret().unseal(&previous.sealed_successor);
-                if !successor.hash().ct_eq(&record.current.hash) {
-                    return Err(Error::CorruptRecord { record: "session" });
-                }
-                let renewed = self.renewed(&record, successor, now, true)?;
-                self.emit(Event::RetriedInGrace { session_id: sid });
-                Ok(Attempt::Done(RenewOutcome::Renewed(Box::new(renewed))))
-            }
-            Decision::Replay => self.revoke_for_replay(&record, now).await,
-            Decision::Rotate => self.rotate(token, record, version, now, my_lease).await,
-        }
-    }
-
-    async fn rotate(
-        &self,
-        token: &RefreshToken,
-        mut record: SessionRecord,
-        mut version: crate::store::Version,
-        now: Timestamp,
-        my_lease: &mut Option<LeaseId>,
-    ) -> Result<Attempt> {
-        let successor = RefreshSecret::generate(self.random.as_ref())?;
-        if let Some(hook) = &self.hook {
-            // Slow work ahead: take the lease first so concurrent renewals wait for our successor.
-            let id = match *my_lease {
-                Some(id) => id,
-                None => LeaseId::generate(self.random.as_ref())?,
-            };
-            if record.lease.map(|l| l.id) != Some(id)
-                || !record.lease.is_some_and(|l| l.is_live(now))
-            {
-                record.lease = Some(Lease::new(id, now, self.config.lease_ttl));
-                match self
-                    .repo
-                    .put_session(&record, Expect::Version(version))
-                    .await?
-                {
-                    Some(v) => version = v,
-                    None => return Ok(Attempt::Retry),
-                }
-            }
-            *my_lease = Some(id);
-            let info = SessionInfo::from(&record);
-            match hook
-                .refresh_claims(&info, &record.subject, &record.claims)
-                .await
-            {
-                Ok(claims) => {
-                    if check_app_claims(&claims).is_err() {
-                        self.release_lease(&record, version).await;
-                        return Err(Error::Hook {
-                            message: "returned claims with a registered name or over 4 KiB".into(),
-                        });
-                    }
-                    record.claims = claims;
-                }
-                Err(HookError(message)) => {
-                    self.release_lease(&record, version).await;
-                    return Err(Error::Hook { message });
-                }
-            }
-        }
-        let rotated = rotated_record(record, token.secret(), &successor, now);
-        match self
-            .repo
-            .put_session(&rotated, Expect::Version(version))
-            .await?
-        {
-            None => Ok(Attempt::Retry),
-            Some(_) => {
-                *my_lease = None;
-                let renewed = self.renewed(&rotated, successor, now, false)?;
-                self.emit(Event::Renewed {
-                    session_id: rotated.sid,
-                    generation: rotated.current.generation,
-                });
-                Ok(Attempt::Done(RenewOutcome::Renewed(Box::new(renewed))))
-            }
-        }
-    }
-
-    /// Best effort: clears our lease so others need not wait for it to lapse.
-    async fn release_lease(&self, record: &SessionRecord, version: crate::store::Version) {
-        let mut released = record.clone();
-        released.lease = None;
-        let _ = self
-            .repo
-            .put_session(&released, Expect::Version(version))
-            .await;
-    }
-
-    fn renewed(
-        &self,
-        record: &SessionRecord,
-        successor: RefreshSecret,
-        now: Timestamp,
-        retried: bool,
-    ) -> Result<Renewed> {
-        let (access_token, access_expires_at) = self.mint(record, now)?;
-        Ok(Renewed {
-            access_token,
-            refresh_token: RefreshToken::new(record.sid, successor).encode(),
-            session_id: record.sid,
-            family_id: record.family,
-            subject: record.subject.clone(),
-            access_expires_at,
-            idle_expires_at: record.idle_expiry(),
-            absolute_expires_at: record.absolute_expiry,
-            generation: record.current.generation,
-            retried_in_grace: retried,
-        })
-    }
-
-    async fn revoke_for_replay(&self, record: &SessionRecord, now: Timestamp) -> Result<Attempt> {
-        let reason = RevocationReason::ReplayDetected;
-        match self.repo.family(record.family).await? {
-            Some(Stored {
-                record: mut family,
-                version,
-            }) => {
-                if family.revoked.is_none() {
-                    family.revoked = Some(Revocation { at: now, reason });
-                    if self
-                        .repo
-                        .put_family(&family, Expect::Version(version))
-                        .await?
-                        .is_none()
-                    {
-                        return Ok(Attempt::Retry);
-                    }
-                }
-            }
-            None => {
-                let family = FamilyRecord {
-                    v: RECORD_VERSION,
-                    family: record.family,
-                    subject: record.subject.clone(),
-                    created_at: record.created_at,
-                    expires_at: record.absolute_expiry,
-                    revoked: Some(Revocation { at: now, reason }),
-                };
-                if self
-                    .repo
-                    .put_family(&family, Expect::Absent)
-                    .await?
-                    .is_none()
-                {
-                    return Ok(Attempt::Retry);
-                }
-            }
-        }
-        self.emit(Event::ReplayDetected {
-            session_id: record.sid,
-            family_id: record.family,
-            subject: record.subject.clone(),
-        });
-        Ok(Attempt::Done(RenewOutcome::ReplayDetected {
-            session_id: record.sid,
-            family_id: record.family,
-        }))
-    }
-
-    /// Revokes a session, a family, or every session of a subject created up to now. Returns
-    /// whether anything was found to revoke (a subject cutoff is always written).
-    ///
-    /// # Errors
-    /// [`Error::Store`], [`Error::CorruptRecord`], or [`Error::Contention`].
+    /// [`Error::Store`], [`Error::CorruptRecord`], or [`Error::Contention`]. Every retry is
+    /// safe; for a subject, an error while reading its sessions comes after the bump landed.
     pub async fn revoke(&self, target: RevokeTarget) -> Result<bool> {
         for _ in 0..self.config.max_cas_attempts {
-            let now = self.clock.now();
-            let revocation = Revocation {
-                at: now,
-                reason: RevocationReason::Logout,
-            };
-            let done = match &target {
-                RevokeTarget::Session(sid) => match self.repo.session(*sid).await? {
-                    None => Some(false),
-                    Some(Stored {
-                        mut record,
-                        version,
-                    }) => {
-                        if record.revoked.is_some() {
-                            Some(true)
-                        } else {
-                            record.revoked = Some(revocation);
-                            record.lease = None;
-                            let written = self
-                                .repo
-                                .put_session(&record, Expect::Version(version))
-                                .await?;
-                            if written.is_some() {
-                                // Best effort: the revocation has landed; listing skips revoked
-                                // sessions anyway and the entry expires with the session.
-                                let _ =
-                                    self.repo.unindex_session(&record.subject, record.sid).await;
-                            }
-                            written.map(|_| true)
-                        }
-                    }
-                },
-                RevokeTarget::Family(family) => match self.repo.family(*family).await? {
-                    None => Some(false),
-                    Some(Stored {
-                        mut record,
-                        version,
-                    }) => {
-                        if record.revoked.is_some() {
-                            Some(true)
-                        } else {
-                            record.revoked = Some(revocation);
-                            self.repo
-                                .put_family(&record, Expect::Version(version))
-                                .await?
-                                .map(|_| true)
-                        }
-                    }
-                },
-                RevokeTarget::Subject(subject) => {
-                    let existing = self.repo.subject(subject).await?;
-                    let (mut record, expect) = match existing {
-                        Some(Stored { record, version }) => (record, Expect::Version(version)),
-                        None => (
-                            SubjectRecord {
-                                v: RECORD_VERSION,
-                                subject: subject.clone(),
-                                cutoff: None,
-                            },
-                            Expect::Absent,
-                        ),
-                    };
-                    let cutoff = record.cutoff.map_or(now, |c| c.max(now));
-                    record.cutoff = Some(cutoff);
-                    // Keep the cutoff as long as a session created before it could live.
-                    let expires = cutoff.saturating_add(self.config.refresh_absolute_ttl);
-                    self.repo
-                        .put_subject(&record, expect, expires)
-                        .await?
-                        .map(|_| true)
-                }
-            };
-            if let Some(found) = done {
+            if let Attempt::Done(found) = self.revoke_attempt(&target).await? {
                 if found {
                     self.emit(Event::Revoked { target });
                 }
@@ -837,32 +614,4 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(live)
     }
-}
-
-/// The record after rotating from `presented` to `successor` at `now`.
-fn rotated_record(
-    mut record: SessionRecord,
-    presented: &RefreshSecret,
-    successor: &RefreshSecret,
-    now: Timestamp,
-) -> SessionRecord {
-    if let Some(previous) = record.previous.take() {
-        record.retired.push(previous.hash);
-        if record.retired.len() > MAX_RETIRED_HASHES {
-            let excess = record.retired.len() - MAX_RETIRED_HASHES;
-            record.retired.drain(..excess);
-        }
-    }
-    record.previous = Some(PreviousSecret {
-        hash: record.current.hash,
-        rotated_at: now,
-        sealed_successor: presented.seal(successor),
-    });
-    record.current = CurrentSecret {
-        hash: successor.hash(),
-        generation: record.current.generation.saturating_add(1),
-    };
-    record.last_renewed_at = now.max(record.last_renewed_at);
-    record.lease = None;
-    record
 }

@@ -2,7 +2,7 @@
 //!
 //! A session is one login on one client. Sessions are grouped into a family (all sessions linked to
 //! one login; revoked together on replay) and belong to a subject (the user; "log out everywhere"
-//! is a cutoff time on the subject). Records are versioned JSON so a KV dashboard shows them
+//! bumps a counter, the epoch, on the subject). Records are versioned JSON so a KV dashboard shows them
 //! readably; secrets appear only as hashes or sealed.
 
 use std::fmt;
@@ -23,8 +23,14 @@ use crate::tokens::refresh::{SealedSecret, SecretHash};
 /// Current record format version.
 pub const RECORD_VERSION: u32 = 1;
 
-/// How many retired refresh-token hashes a session remembers for replay detection. A token older
-/// than that is simply unknown (rejected, without revoking).
+/// How many retired refresh-token hashes a session remembers for replay detection, besides the
+/// previous one: a session detects replay of the `1 + MAX_RETIRED_HASHES` (33) tokens before its
+/// current one. A token older than that is `unknown`: rejected, without revoking anything.
+///
+/// A bound rather than a filter over every generation: the secret carries no generation, so an
+/// exact check needs every hash (a session renewed every 5 min for 30 days would carry 8,640), and
+/// a compact probabilistic filter would let a forged secret for a known session id revoke its
+/// family with the filter's false-positive odds.
 pub const MAX_RETIRED_HASHES: usize = 32;
 
 /// Longest accepted subject, in bytes.
@@ -315,9 +321,13 @@ pub struct SessionRecord {
     pub last_renewed_at: Timestamp,
     /// Hard end of the session; rotation never extends it.
     pub absolute_expiry: Timestamp,
-    /// Inactivity allowed between renewals.
+    /// Inactivity allowed between renewals (the authority's setting, or the login's narrower one).
     #[serde(with = "millis")]
     pub idle_timeout: Duration,
+    /// The subject's [`SubjectRecord::epoch`] when the session was issued: a later "log out
+    /// everywhere" bumps the subject's epoch past it. Records written before epochs read as 0.
+    #[serde(default)]
+    pub subject_epoch: u64,
     /// The secret that rotates now.
     pub current: CurrentSecret,
     /// The secret rotated away last, within or beyond its grace window.
@@ -372,16 +382,45 @@ pub struct FamilyRecord {
     pub revoked: Option<Revocation>,
 }
 
-/// The state of a subject (`u/<subject>`): the "log out everywhere" cutoff.
+/// The state of a subject (`u/<subject>`): the "log out everywhere" epoch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectRecord {
     /// Record format version.
     pub v: u32,
     /// The subject.
     pub subject: Subject,
-    /// Sessions created at or before this instant are revoked.
+    /// How many times every session of the subject was revoked. A session whose
+    /// [`SessionRecord::subject_epoch`] is below it is revoked: a counter, so no clock decides.
+    #[serde(default)]
+    pub epoch: u64,
+    /// Legacy cutoff from records written before epochs: sessions created at or before this
+    /// instant stay revoked. No longer written, kept when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cutoff: Option<Timestamp>,
+    /// The record is kept (store TTL hint) at least until then: past the end of every session
+    /// that captured an older epoch, so losing the record can never revive one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_until: Option<Timestamp>,
+}
+
+impl SubjectRecord {
+    /// A subject that was never logged out everywhere (epoch 0).
+    pub fn new(subject: Subject) -> Self {
+        Self {
+            v: RECORD_VERSION,
+            subject,
+            epoch: 0,
+            cutoff: None,
+            keep_until: None,
+        }
+    }
+
+    /// Until when the store must keep the record: [`keep_until`](Self::keep_until), or for a
+    /// legacy record, as long as a session created before its cutoff could live.
+    pub fn kept_until(&self, absolute_ttl: Duration) -> Option<Timestamp> {
+        let legacy = self.cutoff.map(|c| c.saturating_add(absolute_ttl));
+        self.keep_until.max(legacy)
+    }
 }
 
 /// A live session as listed for its subject.

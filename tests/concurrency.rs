@@ -321,3 +321,114 @@ fn concurrent_renewals_and_a_family_revocation_never_leave_a_live_token() {
         }
     }
 }
+
+/// A claims hook whose first call waits until `open` is set; later calls return at once.
+#[derive(Default)]
+struct GatedHook {
+    open: Arc<std::sync::atomic::AtomicBool>,
+    calls: AtomicUsize,
+}
+
+impl ClaimsHook for GatedHook {
+    fn refresh_claims(
+        &self,
+        _session: &SessionInfo,
+        _subject: &Subject,
+        current: &AppClaims,
+    ) -> impl Future<Output = Result<AppClaims, HookError>> + Send {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let open = self.open.clone();
+        let current = current.clone();
+        async move {
+            if first {
+                std::future::poll_fn(|_| {
+                    if open.load(Ordering::SeqCst) {
+                        std::task::Poll::Ready(())
+                    } else {
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+            }
+            Ok(current)
+        }
+    }
+}
+
+/// A renewal stuck in its hook past its lease, while another renewal of the same token rotates:
+/// `renew` is started, parked in the hook, and released `after` the competing rotations.
+fn slow_hook_race(rotations: usize) -> (Fixture<GatedHook>, RenewOutcome, Vec<String>) {
+    let hook = GatedHook::default();
+    let open = hook.open.clone();
+    let f = fixture_with_hook(config(), TestStore::new(), 21, hook);
+    let s = block_on(
+        f.authority
+            .issue(IssueRequest::new(Subject::new("u").unwrap())),
+    )
+    .unwrap();
+    let mut slow = Box::pin(f.authority.renew(&s.refresh_token));
+    for _ in 0..10 {
+        assert!(poll_once(slow.as_mut()).is_pending(), "the hook is gated");
+    }
+    // The slow renewal's lease (10 s) lapses; other renewals of the same chain rotate.
+    f.clock.advance(secs(11));
+    let mut token = s.refresh_token.clone();
+    let mut tokens = Vec::new();
+    for _ in 0..rotations {
+        match block_on(f.authority.renew(&token)).unwrap() {
+            RenewOutcome::Renewed(r) => token = r.refresh_token.clone(),
+            other => panic!("the competing renewal should rotate, got {other:?}"),
+        }
+        tokens.push(token.clone());
+    }
+    f.clock.advance(secs(90));
+    open.store(true, Ordering::SeqCst);
+    let outcome = match poll_once(slow.as_mut()) {
+        std::task::Poll::Ready(result) => result.unwrap(),
+        std::task::Poll::Pending => panic!("the released renewal should complete"),
+    };
+    drop(slow);
+    (f, outcome, tokens)
+}
+
+#[test]
+fn a_claims_hook_released_90_s_after_a_competing_rotation_gets_its_successor_not_a_replay() {
+    let (f, outcome, tokens) = slow_hook_race(1);
+    match &outcome {
+        RenewOutcome::Renewed(r) => {
+            assert!(r.retried_in_grace);
+            assert_eq!(r.generation, 1);
+            assert_eq!(
+                r.refresh_token, tokens[0],
+                "the competing rotation's successor"
+            );
+        }
+        other => panic!("expected the successor, got {other:?}"),
+    }
+    assert!(!f
+        .events
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::ReplayDetected { .. })));
+    // Nothing was revoked: the successor rotates on.
+    match block_on(f.authority.renew(&tokens[0])).unwrap() {
+        RenewOutcome::Renewed(r) => assert_eq!(r.generation, 2),
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_claims_hook_released_after_two_competing_rotations_is_superseded_and_revokes_nothing() {
+    let (f, outcome, tokens) = slow_hook_race(2);
+    match outcome {
+        RenewOutcome::Rejected { reason } => {
+            assert_eq!(reason, webgates_sessions::RejectReason::Superseded);
+            assert_eq!(reason.code(), "superseded");
+        }
+        other => panic!("expected superseded, got {other:?}"),
+    }
+    match block_on(f.authority.renew(&tokens[1])).unwrap() {
+        RenewOutcome::Renewed(r) => assert_eq!(r.generation, 3),
+        other => panic!("expected a rotation, got {other:?}"),
+    }
+}

@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use serde_json::json;
 use support::*;
+use webgates_sessions::clock::Clock;
 use webgates_sessions::events::Event;
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::renewal::RenewalAdvice;
 use webgates_sessions::{
-    AppClaims, Authority, ClientInfo, Error, IssueRequest, ManualClock, RejectReason, RenewOutcome,
-    Renewed, RevokeTarget, SessionId, Store, Subject,
+    AppClaims, Authority, ClientInfo, Error, IssueRequest, LogoutOutcome, ManualClock,
+    RejectReason, RenewOutcome, Renewed, RevokeTarget, SessionId, Store, Subject,
 };
 
 fn subject(s: &str) -> Subject {
@@ -347,12 +348,14 @@ fn revoking_one_session_leaves_its_siblings() {
         renewed(block_on(a.renew(&two.refresh_token)).unwrap()).generation,
         1
     );
-    // Revoking a missing session reports false; revoking again is idempotent.
+    // Revoking a missing session reports false; revoking again changes nothing and says so.
     let missing =
         webgates_sessions::SessionId::generate(&webgates_sessions::random::SeededRandom::new(5))
             .unwrap();
     assert!(!block_on(a.revoke(RevokeTarget::Session(missing))).unwrap());
-    assert!(block_on(a.revoke(RevokeTarget::Session(one.session_id))).unwrap());
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    assert!(!block_on(a.revoke(RevokeTarget::Session(one.session_id))).unwrap());
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
 }
 
 #[test]
@@ -412,7 +415,7 @@ fn list_sessions_shows_live_sessions_with_metadata_newest_first() {
     // A subject that is a prefix of another must not see the other's sessions.
     block_on(a.issue(IssueRequest::new(subject("a")))).unwrap();
     f.clock.advance(secs(10));
-    block_on(a.renew(&first.refresh_token)).unwrap();
+    renewed(block_on(a.renew(&first.refresh_token)).unwrap());
     let listed = block_on(a.list_sessions(&subject("a/b"))).unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].session_id, second.session_id);
@@ -558,9 +561,16 @@ fn key_rotation_keeps_old_tokens_verifiable_until_retired() {
 }
 
 #[test]
-fn a_renewal_window_longer_than_the_access_ttl_means_always_advised() {
+fn a_renewal_window_longer_than_the_access_ttl_is_refused() {
     let mut c = config();
     c.access_token_ttl = secs(30);
+    c.renewal_window = secs(31);
+    match c.validate() {
+        Err(Error::Config { field, .. }) => assert_eq!(field, "renewal_window"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    // Equal to the TTL is the widest accepted: a fresh token is already inside the window.
+    c.renewal_window = secs(30);
     let f = fixture_with(c, TestStore::new(), 3);
     let s = block_on(f.authority.issue(IssueRequest::new(subject("u")))).unwrap();
     assert_eq!(
@@ -685,5 +695,584 @@ fn a_store_key_limit_below_the_schema_minimum_is_a_configuration_error() {
             (Err(Error::Config { field, .. }), false) => assert_eq!(field, "store"),
             (other, _) => panic!("limit {limit}: {:?}", other.err()),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logout by refresh token
+
+fn forged(token_of: SessionId, seed: u64) -> String {
+    use webgates_sessions::tokens::refresh::{RefreshSecret, RefreshToken};
+    RefreshToken::new(
+        token_of,
+        RefreshSecret::generate(&SeededRandom::new(seed)).unwrap(),
+    )
+    .encode()
+}
+
+fn logout_rejected(outcome: LogoutOutcome) -> RejectReason {
+    match outcome {
+        LogoutOutcome::Rejected { reason } => {
+            assert_eq!(LogoutOutcome::Rejected { reason }.kind(), "rejected");
+            reason
+        }
+        other => panic!("expected rejected, got {other:?}"),
+    }
+}
+
+#[test]
+fn logout_with_the_current_token_revokes_that_session_only() {
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let sibling =
+        block_on(a.issue(IssueRequest::new(subject("u")).in_family(s.family_id))).unwrap();
+    let out = block_on(a.logout(&s.refresh_token)).unwrap();
+    assert_eq!(out.kind(), "loggedOut");
+    assert_eq!(
+        out,
+        LogoutOutcome::LoggedOut {
+            session_id: s.session_id
+        }
+    );
+    assert!(!block_on(a.is_active(s.session_id)).unwrap());
+    assert_eq!(
+        rejected(block_on(a.renew(&s.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    assert_eq!(
+        renewed(block_on(a.renew(&sibling.refresh_token)).unwrap()).generation,
+        1
+    );
+    assert!(f.events.events().contains(&Event::LoggedOut {
+        session_id: s.session_id,
+        subject: subject("u"),
+    }));
+    // Logging out again writes nothing and says why.
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    assert_eq!(
+        logout_rejected(block_on(a.logout(&s.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+}
+
+#[test]
+fn logout_with_the_previous_token_inside_grace_revokes_the_session() {
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let r = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
+    f.clock.advance(secs(59));
+    assert_eq!(
+        block_on(a.logout(&s.refresh_token)).unwrap(),
+        LogoutOutcome::LoggedOut {
+            session_id: s.session_id
+        }
+    );
+    assert_eq!(
+        rejected(block_on(a.renew(&r.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    assert!(!f.family_revoked(s.family_id));
+}
+
+#[test]
+fn logout_with_the_previous_token_outside_grace_or_a_retired_one_is_replay() {
+    for retired in [false, true] {
+        let f = fixture();
+        let a = &f.authority;
+        let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+        let sibling =
+            block_on(a.issue(IssueRequest::new(subject("u")).in_family(s.family_id))).unwrap();
+        let r1 = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
+        if retired {
+            renewed(block_on(a.renew(&r1.refresh_token)).unwrap());
+        } else {
+            f.clock.advance(secs(61));
+        }
+        let out = block_on(a.logout(&s.refresh_token)).unwrap();
+        assert_eq!(out.kind(), "replayDetected");
+        assert_eq!(
+            out,
+            LogoutOutcome::ReplayDetected {
+                session_id: s.session_id,
+                family_id: s.family_id
+            }
+        );
+        assert_eq!(
+            f.events.events().last().map(Event::kind),
+            Some("replayDetected")
+        );
+        assert!(f.family_revoked(s.family_id));
+        assert_eq!(
+            rejected(block_on(a.renew(&sibling.refresh_token)).unwrap()),
+            RejectReason::Revoked
+        );
+    }
+}
+
+#[test]
+fn a_forged_secret_for_a_real_sid_logs_out_nothing_and_the_real_token_still_renews() {
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    for seed in 0..5 {
+        assert_eq!(
+            logout_rejected(block_on(a.logout(&forged(s.session_id, seed))).unwrap()),
+            RejectReason::Unknown
+        );
+    }
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+    assert!(block_on(a.is_active(s.session_id)).unwrap());
+    assert!(!f.family_revoked(s.family_id));
+    assert_eq!(
+        renewed(block_on(a.renew(&s.refresh_token)).unwrap()).generation,
+        1
+    );
+}
+
+#[test]
+fn logout_rejects_malformed_unknown_and_expired_tokens_without_writing() {
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let (ops, writes) = (
+        f.store.ops.load(Ordering::SeqCst),
+        f.store.writes.load(Ordering::SeqCst),
+    );
+    assert_eq!(
+        logout_rejected(block_on(a.logout("not a token")).unwrap()),
+        RejectReason::Malformed
+    );
+    assert_eq!(f.store.ops.load(Ordering::SeqCst), ops, "not even a read");
+    let missing = SessionId::generate(&SeededRandom::new(77)).unwrap();
+    assert_eq!(
+        logout_rejected(block_on(a.logout(&forged(missing, 1))).unwrap()),
+        RejectReason::Unknown
+    );
+    f.clock.advance(secs(14 * 24 * 3600));
+    assert_eq!(
+        logout_rejected(block_on(a.logout(&s.refresh_token)).unwrap()),
+        RejectReason::Expired
+    );
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+    let kinds: Vec<_> = f.events.events().iter().map(Event::kind).collect();
+    assert_eq!(kinds, ["issued", "rejected", "rejected", "rejected"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// What revoke's answer means
+
+#[test]
+fn revoking_a_session_of_a_subject_needs_that_subject_to_own_it() {
+    let f = fixture();
+    let a = &f.authority;
+    let mine = block_on(a.issue(IssueRequest::new(subject("me")))).unwrap();
+    let theirs = block_on(a.issue(IssueRequest::new(subject("them")))).unwrap();
+    let missing = SessionId::generate(&SeededRandom::new(9)).unwrap();
+    let of = |session, who: &str| RevokeTarget::SessionOf {
+        session,
+        subject: subject(who),
+    };
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    assert!(!block_on(a.revoke(of(theirs.session_id, "me"))).unwrap());
+    assert!(!block_on(a.revoke(of(missing, "me"))).unwrap());
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+    assert!(block_on(a.is_active(theirs.session_id)).unwrap());
+
+    assert!(block_on(a.revoke(of(mine.session_id, "me"))).unwrap());
+    assert!(!block_on(a.is_active(mine.session_id)).unwrap());
+    assert!(!block_on(a.revoke(of(mine.session_id, "me"))).unwrap());
+    let revoked: Vec<_> = f
+        .events
+        .events()
+        .into_iter()
+        .filter(|e| e.kind() == "revoked")
+        .collect();
+    assert_eq!(
+        revoked,
+        [Event::Revoked {
+            target: of(mine.session_id, "me")
+        }]
+    );
+}
+
+#[test]
+fn revoke_answers_true_only_when_it_ended_a_live_session() {
+    let f = fixture();
+    let a = &f.authority;
+    // Session: live → true; expired → false (but still marked revoked).
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert!(block_on(a.revoke(RevokeTarget::Session(s.session_id))).unwrap());
+    let old = block_on(a.issue(IssueRequest::new(subject("x")))).unwrap();
+    let in_revoked_family = block_on(a.issue(IssueRequest::new(subject("x")))).unwrap();
+    assert!(block_on(a.revoke(RevokeTarget::Family(in_revoked_family.family_id))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Session(in_revoked_family.session_id))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Family(in_revoked_family.family_id))).unwrap());
+    let unknown_family = webgates_sessions::FamilyId::generate(&SeededRandom::new(3)).unwrap();
+    assert!(!block_on(a.revoke(RevokeTarget::Family(unknown_family))).unwrap());
+
+    // Subject: true with a live session; false once none is left, and for an unseen subject.
+    let live = block_on(a.issue(IssueRequest::new(subject("v")))).unwrap();
+    assert!(block_on(a.revoke(RevokeTarget::Subject(subject("v")))).unwrap());
+    assert!(!block_on(a.is_active(live.session_id)).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Subject(subject("v")))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Subject(subject("never-seen")))).unwrap());
+    let only_revoked = block_on(a.issue(IssueRequest::new(subject("w")))).unwrap();
+    assert!(block_on(a.revoke(RevokeTarget::Session(only_revoked.session_id))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Subject(subject("w")))).unwrap());
+
+    f.clock.advance(secs(30 * 24 * 3600));
+    assert!(!block_on(a.revoke(RevokeTarget::Session(old.session_id))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Family(old.family_id))).unwrap());
+    assert!(!block_on(a.revoke(RevokeTarget::Subject(subject("x")))).unwrap());
+    let stored = block_on(a.repository().session(old.session_id))
+        .unwrap()
+        .unwrap()
+        .record;
+    assert!(
+        stored.revoked.is_some(),
+        "an expired session is still marked revoked"
+    );
+    assert!(f.family_revoked(old.family_id));
+
+    let trues = f
+        .events
+        .events()
+        .iter()
+        .filter(|e| e.kind() == "revoked")
+        .count();
+    assert_eq!(trues, 4, "one revoked event per true answer");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-login lifetimes
+
+#[test]
+fn a_remember_me_off_session_dies_at_its_own_idle_time_across_rotations() {
+    let f = fixture();
+    let a = &f.authority;
+    let req = IssueRequest::new(subject("u")).with_refresh_idle_ttl(secs(3600));
+    let s = block_on(a.issue(req)).unwrap();
+    assert_eq!(s.idle_expires_at, T0.saturating_add(secs(3600)));
+    let mut token = s.refresh_token;
+    for _ in 0..3 {
+        f.clock.advance(secs(50 * 60));
+        let r = renewed(block_on(a.renew(&token)).unwrap());
+        assert_eq!(r.idle_expires_at, f.clock.now().saturating_add(secs(3600)));
+        token = r.refresh_token;
+    }
+    f.clock.advance(secs(3600));
+    assert_eq!(
+        rejected(block_on(a.renew(&token)).unwrap()),
+        RejectReason::Expired
+    );
+}
+
+#[test]
+fn a_remember_me_off_session_dies_at_its_own_absolute_time_across_rotations() {
+    let f = fixture();
+    let a = &f.authority;
+    let req = IssueRequest::new(subject("u")).with_refresh_absolute_ttl(secs(3 * 3600));
+    let s = block_on(a.issue(req)).unwrap();
+    let end = T0.saturating_add(secs(3 * 3600));
+    // The authority's 14-day idle TTL is capped at this login's absolute one.
+    assert_eq!((s.idle_expires_at, s.absolute_expires_at), (end, end));
+    let mut token = s.refresh_token;
+    for _ in 0..3 {
+        f.clock.advance(secs(55 * 60));
+        let r = renewed(block_on(a.renew(&token)).unwrap());
+        assert_eq!(r.absolute_expires_at, end);
+        assert!(a.verify(&r.access_token).unwrap().expires_at <= end);
+        token = r.refresh_token;
+    }
+    f.clock.set(end);
+    assert_eq!(
+        rejected(block_on(a.renew(&token)).unwrap()),
+        RejectReason::Expired
+    );
+    assert!(!block_on(a.is_active(s.session_id)).unwrap());
+}
+
+#[test]
+fn per_login_lifetimes_wider_than_the_authority_or_inconsistent_are_refused() {
+    let f = fixture();
+    let a = &f.authority;
+    let day = secs(24 * 3600);
+    let field_of = |req: IssueRequest| match block_on(a.issue(req)) {
+        Err(Error::InvalidInput { field, .. }) => field,
+        other => panic!("expected invalid input, got {other:?}"),
+    };
+    let req = || IssueRequest::new(subject("u"));
+    assert_eq!(
+        field_of(req().with_refresh_idle_ttl(day * 15)),
+        "refreshIdleTtl"
+    );
+    assert_eq!(
+        field_of(req().with_refresh_absolute_ttl(day * 31)),
+        "refreshAbsoluteTtl"
+    );
+    assert_eq!(
+        field_of(
+            req()
+                .with_refresh_idle_ttl(secs(7200))
+                .with_refresh_absolute_ttl(secs(3600))
+        ),
+        "refreshIdleTtl"
+    );
+    assert_eq!(
+        field_of(req().with_refresh_idle_ttl(secs(60))),
+        "refreshIdleTtl"
+    );
+    assert_eq!(
+        field_of(req().with_refresh_absolute_ttl(secs(60))),
+        "refreshAbsoluteTtl"
+    );
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), 0, "nothing written");
+    // The authority's own settings are the widest accepted.
+    let s = block_on(
+        a.issue(
+            req()
+                .with_refresh_idle_ttl(day * 14)
+                .with_refresh_absolute_ttl(day * 30),
+        ),
+    )
+    .unwrap();
+    assert_eq!(s.absolute_expires_at, T0.saturating_add(day * 30));
+}
+
+// ---------------------------------------------------------------------------------------------
+// is_active
+
+#[test]
+fn is_active_sees_every_revocation_and_expiry_without_writing() {
+    let f = fixture();
+    let a = &f.authority;
+    let issue = |who: &str| block_on(a.issue(IssueRequest::new(subject(who)))).unwrap();
+    let (by_session, by_family, by_subject, idle) =
+        (issue("a"), issue("b"), issue("c"), issue("d"));
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    for s in [&by_session, &by_family, &by_subject, &idle] {
+        assert!(block_on(a.is_active(s.session_id)).unwrap());
+    }
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+    assert!(block_on(a.revoke(RevokeTarget::Session(by_session.session_id))).unwrap());
+    assert!(block_on(a.revoke(RevokeTarget::Family(by_family.family_id))).unwrap());
+    assert!(block_on(a.revoke(RevokeTarget::Subject(subject("c")))).unwrap());
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    for s in [&by_session, &by_family, &by_subject] {
+        assert!(!block_on(a.is_active(s.session_id)).unwrap());
+    }
+    // A session revoked by itself costs one read; a live one three (session, family, subject).
+    let ops = f.store.ops.load(Ordering::SeqCst);
+    assert!(!block_on(a.is_active(by_session.session_id)).unwrap());
+    assert_eq!(f.store.ops.load(Ordering::SeqCst), ops + 1);
+    assert!(block_on(a.is_active(idle.session_id)).unwrap());
+    assert_eq!(f.store.ops.load(Ordering::SeqCst), ops + 4);
+    f.clock.advance(secs(14 * 24 * 3600));
+    assert!(!block_on(a.is_active(idle.session_id)).unwrap());
+    let missing = SessionId::generate(&SeededRandom::new(4)).unwrap();
+    assert!(!block_on(a.is_active(missing)).unwrap());
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logout everywhere without clocks
+
+#[test]
+fn a_login_in_the_same_millisecond_between_two_logouts_everywhere_is_revoked_by_the_second() {
+    let f = fixture();
+    let a = &f.authority;
+    let before = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert!(block_on(a.revoke(RevokeTarget::Subject(subject("u")))).unwrap());
+    let between = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert!(block_on(a.is_active(between.session_id)).unwrap());
+    assert!(!block_on(a.is_active(before.session_id)).unwrap());
+    assert!(block_on(a.revoke(RevokeTarget::Subject(subject("u")))).unwrap());
+    assert_eq!(
+        rejected(block_on(a.renew(&between.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    let after = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert_eq!(
+        renewed(block_on(a.renew(&after.refresh_token)).unwrap()).generation,
+        1
+    );
+}
+
+#[test]
+fn logout_everywhere_from_an_instance_5_s_behind_revokes_sessions_issued_before_it() {
+    let store = Arc::new(TestStore::new());
+    let instance = |clock: &ManualClock, seed| {
+        Authority::builder(config(), keys(1), store.clone())
+            .clock(Arc::new(clock.clone()))
+            .random(Arc::new(SeededRandom::new(seed)))
+            .build()
+            .unwrap()
+    };
+    let (on_time, behind) = (
+        ManualClock::new(T0),
+        ManualClock::new(T0.saturating_sub(secs(5))),
+    );
+    let (a, b) = (instance(&on_time, 1), instance(&behind, 2));
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert!(block_on(b.revoke(RevokeTarget::Subject(subject("u")))).unwrap());
+    for authority in [&a, &b] {
+        assert_eq!(
+            rejected(block_on(authority.renew(&s.refresh_token)).unwrap()),
+            RejectReason::Revoked
+        );
+    }
+    // A login afterwards on the instance ahead survives.
+    let later = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert!(block_on(b.is_active(later.session_id)).unwrap());
+}
+
+#[test]
+fn legacy_subject_cutoffs_and_sessions_without_an_epoch_are_still_read() {
+    let f = fixture();
+    let a = &f.authority;
+    let store = &f.store.inner;
+    let early = block_on(a.issue(IssueRequest::new(subject("legacy")))).unwrap();
+    f.clock.advance(secs(10));
+    let late = block_on(a.issue(IssueRequest::new(subject("legacy")))).unwrap();
+    // Rewrite both sessions as an older version stored them: no `subject_epoch`.
+    for sid in [early.session_id, late.session_id] {
+        let key = format!("s/{sid}");
+        let entry = block_on(store.get(&key)).unwrap().unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&entry.value).unwrap();
+        assert!(json
+            .as_object_mut()
+            .unwrap()
+            .remove("subject_epoch")
+            .is_some());
+        block_on(store.put(
+            &key,
+            serde_json::to_vec(&json).unwrap(),
+            webgates_sessions::store::Expect::Any,
+            None,
+        ))
+        .unwrap();
+    }
+    // A legacy "log out everywhere" between the two logins: a cutoff time, no epoch.
+    let cutoff = T0.saturating_add(secs(5)).as_millis();
+    let legacy = format!(r#"{{"v":1,"subject":"legacy","cutoff":{cutoff}}}"#);
+    block_on(store.put(
+        "u/legacy",
+        legacy.into_bytes(),
+        webgates_sessions::store::Expect::Any,
+        None,
+    ))
+    .unwrap();
+    assert_eq!(
+        rejected(block_on(a.renew(&early.refresh_token)).unwrap()),
+        RejectReason::Revoked
+    );
+    let late = renewed(block_on(a.renew(&late.refresh_token)).unwrap());
+    // A new login is not caught by the old cutoff, whatever this clock says.
+    f.clock.set(T0);
+    let fresh = block_on(a.issue(IssueRequest::new(subject("legacy")))).unwrap();
+    assert!(block_on(a.is_active(fresh.session_id)).unwrap());
+    // The first epoch-based logout everywhere ends the legacy session and the new one alike.
+    assert!(block_on(a.revoke(RevokeTarget::Subject(subject("legacy")))).unwrap());
+    assert!(!block_on(a.is_active(late.session_id)).unwrap());
+    assert!(!block_on(a.is_active(fresh.session_id)).unwrap());
+    let record = block_on(a.repository().subject(&subject("legacy")))
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(record.epoch, 1);
+    assert_eq!(
+        record.cutoff.map(|c| c.as_millis()),
+        Some(cutoff),
+        "the cutoff is kept"
+    );
+}
+
+#[test]
+fn a_subject_with_an_epoch_is_kept_in_the_store_past_its_newest_session() {
+    let f = fixture();
+    let a = &f.authority;
+    assert!(!block_on(a.revoke(RevokeTarget::Subject(subject("u")))).unwrap());
+    f.clock.advance(secs(29 * 24 * 3600));
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let record = block_on(a.repository().subject(&subject("u")))
+        .unwrap()
+        .unwrap()
+        .record;
+    let margin = webgates_sessions::services::CLOCK_SKEW_MARGIN;
+    assert!(record.keep_until.unwrap() >= s.absolute_expires_at.saturating_add(margin));
+    // Kept a whole absolute TTL further, so the next logins need no write.
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    assert_eq!(
+        f.store.writes.load(Ordering::SeqCst),
+        writes + 3,
+        "family, session, index"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay detection's bound
+
+#[test]
+fn replay_is_detected_back_to_the_oldest_remembered_token_and_older_ones_are_unknown() {
+    use webgates_sessions::session::MAX_RETIRED_HASHES;
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let mut tokens = vec![s.refresh_token.clone()];
+    // After n rotations the previous token and MAX_RETIRED_HASHES before it are remembered.
+    let n = MAX_RETIRED_HASHES + 2;
+    for _ in 0..n {
+        f.clock.advance(secs(1));
+        let r = renewed(block_on(a.renew(tokens.last().unwrap())).unwrap());
+        tokens.push(r.refresh_token);
+    }
+    let record = block_on(a.repository().session(s.session_id))
+        .unwrap()
+        .unwrap()
+        .record;
+    assert_eq!(record.retired.len(), MAX_RETIRED_HASHES);
+    assert_eq!(record.current.generation, n as u64);
+    // Generation 0 is 34 behind: unknown, and nothing is revoked.
+    let writes = f.store.writes.load(Ordering::SeqCst);
+    assert_eq!(
+        rejected(block_on(a.renew(&tokens[0])).unwrap()),
+        RejectReason::Unknown
+    );
+    assert_eq!(f.store.writes.load(Ordering::SeqCst), writes);
+    assert!(block_on(a.is_active(s.session_id)).unwrap());
+    // Generation 1 is 33 behind, the oldest retired hash: replay.
+    assert!(matches!(
+        block_on(a.renew(&tokens[1])).unwrap(),
+        RenewOutcome::ReplayDetected { .. }
+    ));
+    assert!(f.family_revoked(s.family_id));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debug never prints live tokens
+
+#[test]
+fn debug_of_issued_renewed_and_outcomes_redacts_both_tokens() {
+    let f = fixture();
+    let a = &f.authority;
+    let s = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    let shown = format!("{s:?}");
+    assert!(!shown.contains(&s.access_token) && !shown.contains(&s.refresh_token));
+    assert!(shown.contains("<redacted>") && shown.contains(&s.session_id.to_string()));
+    let outcome = block_on(a.renew(&s.refresh_token)).unwrap();
+    let r = outcome.renewed().unwrap().clone();
+    for shown in [
+        format!("{r:?}"),
+        format!("{outcome:?}"),
+        format!("{outcome:#?}"),
+    ] {
+        assert!(!shown.contains(&r.access_token), "{shown}");
+        assert!(!shown.contains(&r.refresh_token), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 }

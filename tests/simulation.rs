@@ -6,14 +6,19 @@
 //! attacker, revoke session / family / subject, join a family) interleaved by a seeded scheduler
 //! against a store that yields before every operation and injects faults (failure before the
 //! write, failure after the write committed, spurious conflicts); and clock moves (forward,
-//! backwards). Invariants, checked after every step:
+//! backwards). The operations of a batch go to several authority instances over the one store,
+//! each with its own clock skewed from the others ([`SKEWS_MS`]), so no invariant may rest on
+//! clocks agreeing. Invariants, checked after every step:
 //!
 //! 1. no fork: one session generation never has two different successors;
 //! 2. a retired token (or the previous one outside grace), presented to a live session in a
 //!    step of its own, is `replayDetected`, and the family is revoked from then on;
 //! 3. a revocation that completed (or a replay that was detected) before an operation started
-//!    is never followed by a token for that session, family or subject;
-//! 4. nothing renews at or past its idle or absolute expiry;
+//!    is never followed by a token for that session, family or subject; for a subject, that is
+//!    every session issued in a step before the one the revocation completed in, whatever the
+//!    instances' clocks said (a login in the same millisecond between two logouts included);
+//! 4. nothing renews at or past its idle or absolute expiry by the clock of the instance that
+//!    renewed it;
 //! 5. a renewal that failed before its write leaves the presented token renewable;
 //! 6. nothing panics, and every error is a store fault that was injected.
 //!
@@ -265,6 +270,9 @@ enum Step {
 }
 
 const SUBJECTS: u8 = 3;
+/// Clock offsets of the authority instances from true time: one on time, one 5 s behind, one 2 s
+/// ahead.
+const SKEWS_MS: [i64; 3] = [0, -5_000, 2_000];
 const MAX_CLIENTS: usize = 8;
 
 fn gen_op(rng: &SeededRandom) -> Op {
@@ -380,8 +388,15 @@ impl std::ops::AddAssign for Stats {
     }
 }
 
-struct World {
+/// One authority instance over the shared store, with its own clock.
+struct Instance {
     authority: Authority<Arc<SimStore>>,
+    clock: ManualClock,
+}
+
+struct World {
+    /// The instances, one per entry of [`SKEWS_MS`]; the first one's clock is true time.
+    instances: Vec<Instance>,
     store: Arc<SimStore>,
     clock: ManualClock,
     clients: Vec<Client>,
@@ -390,9 +405,10 @@ struct World {
     /// Revocations that completed, with the step they completed in.
     revoked_sessions: HashMap<SessionId, usize>,
     revoked_families: HashMap<FamilyId, usize>,
-    /// Subject cutoffs that completed: (step, cutoff time).
-    cutoffs: HashMap<u8, (usize, Timestamp)>,
-    created: HashMap<SessionId, Timestamp>,
+    /// Steps in which a revocation of the subject completed.
+    subject_revocations: HashMap<u8, Vec<usize>>,
+    /// The step each session was issued in.
+    issued_in: HashMap<SessionId, usize>,
     /// Every session ever issued: its family and subject.
     sessions: HashMap<SessionId, (FamilyId, u8)>,
     stats: Stats,
@@ -414,6 +430,8 @@ fn sim_config() -> AuthorityConfig {
 enum Done {
     Issued(Result<webgates_sessions::Issued, Error>, u8),
     Renewed {
+        /// The instance that renewed.
+        instance: usize,
         sid: SessionId,
         presented: String,
         generation: u64,
@@ -448,22 +466,42 @@ impl World {
             SimStore::default()
         });
         let key = SigningKey::generate(&SeededRandom::new(seed)).unwrap();
-        let authority = Authority::builder(sim_config(), KeySet::new(key), store.clone())
-            .clock(Arc::new(clock.clone()))
-            .random(Arc::new(SeededRandom::new(seed.wrapping_add(1))))
-            .events(Arc::new(EventLog::new()))
-            .build()
-            .unwrap();
+        let instances = SKEWS_MS
+            .iter()
+            .enumerate()
+            .map(|(i, &skew)| {
+                let clock = if skew == 0 {
+                    clock.clone()
+                } else {
+                    let offset = Duration::from_millis(skew.unsigned_abs());
+                    ManualClock::new(if skew < 0 {
+                        T0.saturating_sub(offset)
+                    } else {
+                        T0.saturating_add(offset)
+                    })
+                };
+                let authority =
+                    Authority::builder(sim_config(), KeySet::new(key.clone()), store.clone())
+                        .clock(Arc::new(clock.clone()))
+                        .random(Arc::new(SeededRandom::new(
+                            seed.wrapping_add(1 + 1000 * i as u64),
+                        )))
+                        .events(Arc::new(EventLog::new()))
+                        .build()
+                        .unwrap();
+                Instance { authority, clock }
+            })
+            .collect();
         World {
-            authority,
+            instances,
             store,
             clock,
             clients: Vec::new(),
             successors: HashMap::new(),
             revoked_sessions: HashMap::new(),
             revoked_families: HashMap::new(),
-            cutoffs: HashMap::new(),
-            created: HashMap::new(),
+            subject_revocations: HashMap::new(),
+            issued_in: HashMap::new(),
             sessions: HashMap::new(),
             stats: Stats::default(),
         }
@@ -475,9 +513,19 @@ impl World {
         (n > 0).then(|| n - 1 - (i as usize % n.min(4)))
     }
 
-    /// Builds the future for one operation; tokens are chosen now, before the batch runs.
-    fn op_future<'a>(&'a self, op: &Op) -> Pin<Box<dyn Future<Output = Done> + 'a>> {
-        let a = &self.authority;
+    /// The repository over the shared store.
+    fn repo(&self) -> &webgates_sessions::repository::Repository<Arc<SimStore>> {
+        self.instances[0].authority.repository()
+    }
+
+    /// Builds the future for one operation on `instance`; tokens are chosen now, before the
+    /// batch runs.
+    fn op_future<'a>(
+        &'a self,
+        op: &Op,
+        instance: usize,
+    ) -> Pin<Box<dyn Future<Output = Done> + 'a>> {
+        let a = &self.instances[instance].authority;
         match *op {
             Op::Issue { subject: s, join } => {
                 let family = join
@@ -519,6 +567,7 @@ impl World {
                         _ => None,
                     };
                     Done::Renewed {
+                        instance,
                         sid: self.clients[c].sid,
                         presented,
                         generation,
@@ -573,22 +622,22 @@ impl World {
         {
             return Some("family");
         }
-        match (self.cutoffs.get(&subject), self.created.get(&sid)) {
-            (Some(&(s, cutoff)), Some(&created)) if s < step && created <= cutoff => {
-                Some("subject")
-            }
-            _ => None,
-        }
+        let issued = *self.issued_in.get(&sid)?;
+        self.subject_revocations
+            .get(&subject)
+            .is_some_and(|steps| steps.iter().any(|&s| issued < s && s < step))
+            .then_some("subject")
     }
 
-    /// Records a renewal outcome and checks invariants 1, 3 and 4 for it.
+    /// Records a renewal outcome and checks invariants 1, 3 and 4 for it; `now` is the clock of
+    /// the instance that renewed.
     fn check_outcome(
         &mut self,
         step: usize,
         result: &Result<RenewOutcome, Error>,
         before: &BTreeMap<SessionId, webgates_sessions::session::SessionRecord>,
+        now: Timestamp,
     ) -> Result<(), String> {
-        let now = self.clock.now();
         match result {
             Ok(RenewOutcome::Renewed(r)) => {
                 self.stats.renewed += 1;
@@ -649,7 +698,7 @@ impl World {
         sids.sort();
         sids.iter()
             .filter_map(|sid| {
-                block_on(self.authority.repository().session(*sid))
+                block_on(self.repo().session(*sid))
                     .ok()
                     .flatten()
                     .map(|s| (*sid, s.record))
@@ -658,7 +707,7 @@ impl World {
     }
 
     fn family_revoked(&self, f: FamilyId) -> bool {
-        block_on(self.authority.repository().family(f))
+        block_on(self.repo().family(f))
             .unwrap()
             .is_some_and(|s| s.record.revoked.is_some())
     }
@@ -669,8 +718,8 @@ impl World {
         &self,
         presented: &str,
         before: &BTreeMap<SessionId, webgates_sessions::session::SessionRecord>,
+        now: Timestamp,
     ) -> bool {
-        let now = self.clock.now();
         let Some((sid, generation)) = self
             .successors
             .iter()
@@ -693,7 +742,7 @@ impl World {
         let live = rec.revoked.is_none()
             && !rec.is_expired(now)
             && !self.family_revoked(rec.family)
-            && !self.subject_cutoff_covers(rec);
+            && !self.subject_revokes(rec);
         let current = rec.current.generation;
         let retired = generation + 1 < current && current - generation - 1 <= 32;
         let previous_stale = generation + 1 == current
@@ -704,27 +753,40 @@ impl World {
         live && (retired || previous_stale)
     }
 
-    fn subject_cutoff_covers(&self, rec: &webgates_sessions::session::SessionRecord) -> bool {
-        block_on(self.authority.repository().subject(&rec.subject))
+    /// Whether the subject record (its epoch, or a legacy cutoff) revokes `rec`.
+    fn subject_revokes(&self, rec: &webgates_sessions::session::SessionRecord) -> bool {
+        let subject = block_on(self.repo().subject(&rec.subject))
             .unwrap()
-            .and_then(|s| s.record.cutoff)
-            .is_some_and(|c| rec.created_at <= c)
+            .map(|s| s.record);
+        let mut alone = rec.clone();
+        alone.revoked = None;
+        webgates_sessions::logout::is_revoked(&alone, None, subject.as_ref())
     }
 
     fn run_step(&mut self, i: usize, step: &Step, trace: bool) -> Result<(), String> {
         self.stats.steps += 1;
         match step {
-            Step::Advance { secs } => self.clock.advance(Duration::from_secs(u64::from(*secs))),
-            Step::Rewind { secs } => self.clock.set(
-                self.clock
-                    .now()
-                    .saturating_sub(Duration::from_secs(u64::from(*secs))),
-            ),
+            Step::Advance { secs } => {
+                for inst in &self.instances {
+                    inst.clock.advance(Duration::from_secs(u64::from(*secs)));
+                }
+            }
+            Step::Rewind { secs } => {
+                for inst in &self.instances {
+                    let now = inst.clock.now();
+                    inst.clock
+                        .set(now.saturating_sub(Duration::from_secs(u64::from(*secs))));
+                }
+            }
             Step::Faults(f) => self.store.faults.lock().unwrap().extend(f.iter().copied()),
             Step::Batch { ops, order } => {
                 let before = self.snapshot();
                 let lone_replay = ops.len() == 1 && self.store.faults.lock().unwrap().is_empty();
-                let futures: Vec<_> = ops.iter().map(|op| self.op_future(op)).collect();
+                let futures: Vec<_> = ops
+                    .iter()
+                    .enumerate()
+                    .map(|(j, op)| self.op_future(op, (i + j) % self.instances.len()))
+                    .collect();
                 let done = run_interleaved(*order, futures);
                 self.stats.ops += ops.len() as u64;
                 for d in done {
@@ -758,7 +820,7 @@ impl World {
                     }
                     self.sessions
                         .insert(issued.session_id, (issued.family_id, s));
-                    self.created.insert(issued.session_id, self.clock.now());
+                    self.issued_in.insert(issued.session_id, step);
                     self.clients.push(Client {
                         sid: issued.session_id,
                         family: issued.family_id,
@@ -767,19 +829,13 @@ impl World {
                     });
                     self.successors
                         .insert((issued.session_id, 0), issued.refresh_token);
-                    // Record the real creation time (it may be bumped past a cutoff).
-                    if let Ok(Some(rec)) =
-                        block_on(self.authority.repository().session(issued.session_id))
-                    {
-                        self.created
-                            .insert(issued.session_id, rec.record.created_at);
-                    }
                 }
                 Err(Error::FamilyUnavailable) => {}
                 Err(e) if injected(&e) => self.stats.errors += 1,
                 Err(e) => return Err(format!("issue failed unexpectedly: {e:?}")),
             },
             Done::Renewed {
+                instance,
                 sid,
                 presented,
                 generation,
@@ -787,15 +843,16 @@ impl World {
                 result,
                 retry,
             } => {
+                let now = self.instances[instance].clock.now();
                 if lone
-                    && self.predicted_replay(&presented, before)
+                    && self.predicted_replay(&presented, before, now)
                     && !matches!(result, Ok(RenewOutcome::ReplayDetected { .. }))
                 {
                     return Err(format!(
                         "a retired token was presented alone and gave {result:?}"
                     ));
                 }
-                self.check_outcome(step, &result, before)?;
+                self.check_outcome(step, &result, before, now)?;
                 if let Ok(RenewOutcome::ReplayDetected { family_id, .. }) = &result {
                     if !self.family_revoked(*family_id) {
                         return Err("replay detected but the family is not revoked".into());
@@ -838,7 +895,7 @@ impl World {
                     }
                 }
                 if let Some(retry) = &retry {
-                    self.check_outcome(step, retry, before)?;
+                    self.check_outcome(step, retry, before, now)?;
                 }
                 let got = match (&result, &retry) {
                     (_, Some(Ok(RenewOutcome::Renewed(r)))) | (Ok(RenewOutcome::Renewed(r)), _) => {
@@ -864,11 +921,11 @@ impl World {
                         self.revoked_families.entry(f).or_insert(step);
                     }
                     RevokeKind::Subject(s) => {
-                        let cutoff = block_on(self.authority.repository().subject(&subject(s)))
+                        block_on(self.repo().subject(&subject(s)))
                             .unwrap()
-                            .and_then(|r| r.record.cutoff)
-                            .ok_or("subject revoked but no cutoff stored")?;
-                        self.cutoffs.insert(s, (step, cutoff));
+                            .filter(|r| r.record.epoch > 0)
+                            .ok_or("subject revoked but no epoch stored")?;
+                        self.subject_revocations.entry(s).or_default().push(step);
                     }
                 },
                 Err(e) if injected(&e) => self.stats.errors += 1,
@@ -927,6 +984,34 @@ fn seeded_simulation_keeps_every_invariant() {
     );
     // The run exercised what it claims to.
     assert!(total.replays > 0 && total.grace > 0 && total.faults > 0 && total.errors > 0);
+}
+
+#[test]
+fn a_login_between_two_logouts_everywhere_on_skewed_instances_is_revoked_by_the_second() {
+    // Step i's lone operation runs on instance i % 3: the logins on instances 0 and 2 (+2 s),
+    // the logouts on 1 (-5 s) and 0, all in the same millisecond of true time. The model then
+    // requires both sessions issued before the second logout to be rejected.
+    let batch = |op| Step::Batch {
+        ops: vec![op],
+        order: 0,
+    };
+    let steps = [
+        batch(Op::Issue {
+            subject: 0,
+            join: None,
+        }),
+        batch(Op::RevokeSubject { subject: 0 }),
+        batch(Op::Issue {
+            subject: 0,
+            join: None,
+        }),
+        batch(Op::RevokeSubject { subject: 0 }),
+        batch(Op::Renew { client: 0 }),
+        batch(Op::Renew { client: 1 }),
+        batch(Op::Renew { client: 0 }),
+    ];
+    let stats = simulate(1, &steps, false).unwrap();
+    assert_eq!((stats.renewed, stats.rejected), (0, 3));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -996,7 +1081,7 @@ fn workers_kv_like_store_breaks_invariants_and_the_report_says_how_often() {
             Ok(Err(e)) if e.contains("unexpected error") || e.contains("failed unexpectedly") => {
                 "unexpected error (e.g. corrupt or contended record)"
             }
-            Ok(Err(e)) if e.contains("family is not revoked") || e.contains("no cutoff stored") => {
+            Ok(Err(e)) if e.contains("family is not revoked") || e.contains("no epoch stored") => {
                 "a completed revocation not yet visible to the next read"
             }
             Ok(Err(_)) => "other invariant",

@@ -693,6 +693,8 @@ fn index_listing_is_per_subject_through_the_repository() {
         v: RECORD_VERSION,
         subject: a_b.clone(),
         cutoff: Some(Timestamp::from_secs(1)),
+        epoch: 0,
+        keep_until: None,
     };
     block_on(repo.put_subject(&subj_ab, Expect::Any, Timestamp::from_secs(10))).expect("put");
 
@@ -730,6 +732,7 @@ fn session_record(rng: &SeededRandom, subject: &Subject) -> SessionRecord {
         last_renewed_at: Timestamp::from_secs(1_700_000_000),
         absolute_expiry: Timestamp::from_secs(1_702_592_000),
         idle_timeout: Duration::from_secs(14 * 24 * 3600),
+        subject_epoch: 0,
         current: CurrentSecret {
             hash,
             generation: 0,
@@ -882,6 +885,8 @@ fn subject_records_round_trip() {
             v: RECORD_VERSION,
             subject: subject.clone(),
             cutoff,
+            epoch: 0,
+            keep_until: None,
         };
         assert!(block_on(repo.subject(&subject)).expect("read").is_none());
         let hint = Timestamp::from_secs(1_800_000_000);
@@ -969,6 +974,8 @@ fn undecodable_or_future_version_records_are_corrupt() {
         v: RECORD_VERSION,
         subject: rec.subject.clone(),
         cutoff: None,
+        epoch: 0,
+        keep_until: None,
     };
     let subj_json = serde_json::to_vec(&subj).expect("encode");
     raw_put(&repo, &subject_key(&subj.subject), b"\xff\xfe".to_vec());
@@ -1017,6 +1024,8 @@ fn records_under_another_id_are_corrupt() {
         v: RECORD_VERSION,
         subject: subject.clone(),
         cutoff: None,
+        epoch: 0,
+        keep_until: None,
     };
     raw_put(
         &repo,

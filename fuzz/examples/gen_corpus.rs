@@ -124,6 +124,7 @@ fn main() {
         last_renewed_at: t(0),
         absolute_expiry: t(30 * 86_400),
         idle_timeout: Duration::from_secs(14 * 86_400),
+        subject_epoch: 0,
         current: CurrentSecret {
             hash: hash(1),
             generation: 0,
@@ -186,6 +187,8 @@ fn main() {
         v: RECORD_VERSION,
         subject: fx::subject(),
         cutoff: Some(t(42)),
+        epoch: 0,
+        keep_until: None,
     };
     write(
         &dir,

@@ -199,6 +199,15 @@ pub struct Fixture<H: ClaimsHook = webgates_sessions::services::NoHook> {
     pub events: Arc<EventLog>,
 }
 
+impl<H: ClaimsHook> Fixture<H> {
+    /// Whether the family record says revoked.
+    pub fn family_revoked(&self, family: webgates_sessions::FamilyId) -> bool {
+        block_on(self.authority.repository().family(family))
+            .expect("read family")
+            .is_some_and(|f| f.record.revoked.is_some())
+    }
+}
+
 pub fn keys(seed: u64) -> KeySet {
     KeySet::new(SigningKey::generate(&SeededRandom::new(seed)).expect("key"))
 }
@@ -219,6 +228,36 @@ pub fn fixture_with(config: AuthorityConfig, store: TestStore, seed: u64) -> Fix
         clock,
         events,
     }
+}
+
+/// Like [`fixture_with`], with a claims hook.
+pub fn fixture_with_hook<H: ClaimsHook>(
+    config: AuthorityConfig,
+    store: TestStore,
+    seed: u64,
+    hook: H,
+) -> Fixture<H> {
+    let store = Arc::new(store);
+    let clock = ManualClock::new(T0);
+    let events = Arc::new(EventLog::new());
+    let authority = Authority::builder(config, keys(seed), store.clone())
+        .clock(Arc::new(clock.clone()))
+        .random(Arc::new(SeededRandom::new(seed)))
+        .events(events.clone())
+        .claims_hook(hook)
+        .build()
+        .expect("valid authority");
+    Fixture {
+        authority,
+        store,
+        clock,
+        events,
+    }
+}
+
+/// Polls `fut` once with a no-op waker.
+pub fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(Waker::noop()))
 }
 
 pub fn fixture() -> Fixture {
