@@ -153,8 +153,19 @@ impl EventSink for JsEvents {
                 webgates_sessions::RevokeTarget::Family(fid) => {
                     set(&obj, "familyId", fid.to_string())
                 }
+                webgates_sessions::RevokeTarget::SessionOf { session, subject } => {
+                    set(&obj, "sessionId", session.to_string());
+                    set(&obj, "subject", subject.as_str());
+                }
                 webgates_sessions::RevokeTarget::Subject(s) => set(&obj, "subject", s.as_str()),
             },
+            Event::LoggedOut {
+                session_id,
+                subject,
+            } => {
+                set(&obj, "sessionId", session_id.to_string());
+                set(&obj, "subject", subject.as_str());
+            }
             _ => {}
         }
         let args = Array::of1(&obj);
