@@ -1,4 +1,5 @@
-//! Renewal: the outcomes, the pure decision of DESIGN.md §5, and renewal advice for adapters.
+//! Renewal: the outcomes, the pure decision of docs/ARCHITECTURE.md §5, and renewal advice for
+//! adapters.
 //!
 //! [`decide`] takes the records and the presented secret's hash and says what must happen; the
 //! service in [`crate::services`] only reads, calls it, and writes at most once per attempt.
@@ -163,7 +164,8 @@ pub enum Decision {
     Replay,
 }
 
-/// The decision table of DESIGN.md §5. `my_lease` is the lease this renewal itself holds, if any.
+/// The decision table of docs/ARCHITECTURE.md §5. `my_lease` is the lease this renewal itself
+/// holds, if any.
 pub fn decide(
     session: &SessionRecord,
     family: Option<&FamilyRecord>,

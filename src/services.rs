@@ -484,7 +484,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
     }
 
     /// Renews with a refresh token: rotates it, returns the grace-window successor, detects replay
-    /// (revoking the family), or rejects. See the decision table in DESIGN.md §5.
+    /// (revoking the family), or rejects. See the decision table in docs/ARCHITECTURE.md §5.
     ///
     /// # Errors
     /// Failures only: [`Error::Store`] (nothing changed: the presented token stays valid),
