@@ -1,4 +1,5 @@
-//! Authority settings with their defaults, validated once at construction.
+//! Authority settings with the defaults of docs/ARCHITECTURE.md §8, validated once at
+//! construction.
 
 use std::time::Duration;
 

@@ -509,6 +509,30 @@ impl PublicKeySet {
 /// The authority's keys: exactly one active signing key, other signing keys (staged for
 /// activation or kept after it), and verify-only keys (retired signers whose tokens may still be
 /// live). All of them verify; only the active one signs.
+///
+/// # Example
+///
+/// Rotation with overlap: add the new key (it verifies at once), publish the JWKS, activate it,
+/// and retire the old key once the tokens it signed have expired.
+///
+/// ```
+/// use webgates_sessions::{KeySet, SigningKey};
+///
+/// # fn main() -> Result<(), webgates_sessions::Error> {
+/// let old = SigningKey::from_seed(&[1; 32], Some("2026-01"))?;
+/// let new = SigningKey::from_seed(&[2; 32], Some("2026-02"))?;
+/// let mut keys = KeySet::new(old);
+///
+/// keys.add_signing_key(new)?;
+/// assert_eq!(keys.jwks().keys.len(), 2); // both verify; publish this JWKS first
+/// keys.activate("2026-02")?;
+/// assert_eq!(keys.active().kid().as_str(), "2026-02");
+///
+/// keys.retire("2026-01")?; // after one access-token TTL
+/// assert_eq!(keys.jwks().keys.len(), 1);
+/// assert!(keys.jwks().keys.iter().all(|k| k.d.is_none())); // never private material
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct KeySet {
     active: SigningKey,

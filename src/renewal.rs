@@ -1,4 +1,5 @@
-//! Renewal: the outcomes, the pure decision table ([`decide`]), and renewal advice for adapters.
+//! Renewal: the outcomes, the pure decision of docs/ARCHITECTURE.md §5, and renewal advice for
+//! adapters.
 //!
 //! [`decide`] takes the records and the presented secret's hash and says what must happen; the
 //! service in [`crate::services`] only reads, calls it, and writes at most once per attempt.
@@ -199,7 +200,7 @@ pub enum Decision {
     Replay,
 }
 
-/// The decision table. `caller` is what this renewal call saw and holds: the previous token
+/// The decision table of docs/ARCHITECTURE.md §5. `caller` is what this renewal call saw and holds: the previous token
 /// outside the grace window, or a retired one, is replay unless this very call saw it current
 /// (it lost a compare-and-set to a concurrent rotation while it waited); then the previous token
 /// gets the sealed successor ([`Decision::RetryInGrace`]) and an older one

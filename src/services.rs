@@ -228,6 +228,53 @@ struct KeyState {
 
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
 /// lists sessions, and verifies its own access tokens.
+///
+/// # Example
+///
+/// Time is injected, so a test can step it: a refresh token presented again inside the grace
+/// window returns the same successor; after the window it is replay, and the family is revoked.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// use webgates_sessions::random::OsRandom;
+/// use webgates_sessions::{
+///     Authority, AuthorityConfig, IssueRequest, KeySet, ManualClock, MemoryStore, RejectReason,
+///     RenewOutcome, SigningKey, Subject, Timestamp,
+/// };
+///
+/// # fn main() -> Result<(), webgates_sessions::Error> {
+/// # futures::executor::block_on(async {
+/// let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_700_000_000)));
+/// let authority = Authority::builder(
+///     AuthorityConfig::new("https://auth.example", "api.example"),
+///     KeySet::new(SigningKey::generate(&OsRandom)?),
+///     MemoryStore::new(),
+/// )
+/// .clock(clock.clone())
+/// .build()?;
+///
+/// let issued = authority.issue(IssueRequest::new(Subject::new("user-42")?)).await?;
+/// let first = authority.renew(&issued.refresh_token).await?;
+/// let retry = authority.renew(&issued.refresh_token).await?; // a lost response, retried
+/// assert_eq!(
+///     first.renewed().map(|r| &r.refresh_token),
+///     retry.renewed().map(|r| &r.refresh_token)
+/// );
+///
+/// clock.advance(Duration::from_secs(61)); // past the 60 s grace window
+/// let replay = authority.renew(&issued.refresh_token).await?;
+/// assert!(matches!(replay, RenewOutcome::ReplayDetected { .. }));
+/// // The whole family is revoked, the successor included.
+/// let successor = first.renewed().map(|r| r.refresh_token.clone()).unwrap_or_default();
+/// assert!(matches!(
+///     authority.renew(&successor).await?,
+///     RenewOutcome::Rejected { reason: RejectReason::Revoked }
+/// ));
+/// # Ok(()) })
+/// # }
+/// ```
 pub struct Authority<S, H = NoHook> {
     config: AuthorityConfig,
     keys: RwLock<Arc<KeyState>>,

@@ -1,7 +1,7 @@
-//! The access-token verification policy of DESIGN.md §3 (RFC 8725, RFC 9068), exercised through
-//! the public [`Verifier`]. Good tokens are minted with `tokens::access::mint`; bad ones are crafted
-//! by hand and signed with the real key, so the signature is valid and the policy check is what
-//! fails.
+//! The access-token verification policy of docs/ARCHITECTURE.md §3 (RFC 8725, RFC 9068),
+//! exercised through the public [`Verifier`]. Good tokens are minted with `tokens::access::mint`;
+//! bad ones are crafted by hand and signed with the real key, so the signature is valid and the
+//! policy check is what fails.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ const SUB: &str = "alice@example.com";
 const NOW_S: u64 = 1_800_000_000;
 const TTL_S: u64 = 300;
 const EXP_S: u64 = NOW_S + TTL_S;
-/// The default leeway of `VerifierConfig::new` (DESIGN.md §8).
+/// The default leeway of `VerifierConfig::new` (docs/ARCHITECTURE.md §8).
 const LEEWAY_S: u64 = 30;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
-//! Public test vectors (`shared/vectors/`, see its README) run against the crate's own API:
+//! Public test vectors (`tests/vectors/`, see its README) run against the crate's own API:
 //! RFC 8037 / RFC 7638 JWK and JWS examples, Wycheproof, C2SP CCTV and ed25519-speccheck for the
 //! strict Ed25519 verification path, weak-key refusal at import, and forged or malleated
 //! signatures pushed through the access-token `Verifier`.
 //!
-//! The vector files are read at run time from `../shared/vectors/` relative to the crate root
-//! (CI places `shared/` beside the clone in the same relative position).
+//! The vector files are read at run time from `tests/vectors/` under the crate root, and the
+//! totals below are checked against the table in that directory's README.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,11 +22,12 @@ use webgates_sessions::{
 
 macro_rules! vector_path {
     ($file:literal) => {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/", $file)
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/", $file)
     };
 }
 
-/// Totals stated in `shared/vectors/README.md`; a changed vector file must be noticed.
+/// Totals stated in `tests/vectors/README.md` (checked by `readme_states_the_totals_the_tests_use`);
+/// a changed vector file must be noticed.
 const WYCHEPROOF_README_VALID: usize = 88;
 const WYCHEPROOF_README_INVALID: usize = 63;
 const WYCHEPROOF_README_TOTAL: usize = 151;
@@ -34,6 +35,43 @@ const CCTV_README_TOTAL: usize = 914;
 const CCTV_README_ACCEPTED: usize = 43;
 const SPECCHECK_README_TOTAL: usize = 12;
 const SPECCHECK_README_ACCEPTED_INDEX: usize = 3;
+
+/// The totals table of `tests/vectors/README.md`: rows `| `name` | number |`.
+fn readme_totals() -> Vec<(String, usize)> {
+    let text = std::fs::read_to_string(vector_path!("README.md"))
+        .unwrap_or_else(|e| panic!("cannot read tests/vectors/README.md: {e}"));
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            match cells.as_slice() {
+                [name, value] if name.starts_with('`') => {
+                    Some((name.trim_matches('`').to_owned(), value.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn readme_states_the_totals_the_tests_use() {
+    let expected = [
+        ("wycheproof.tests", WYCHEPROOF_README_TOTAL),
+        ("wycheproof.valid", WYCHEPROOF_README_VALID),
+        ("wycheproof.invalid", WYCHEPROOF_README_INVALID),
+        ("cctv.vectors", CCTV_README_TOTAL),
+        ("cctv.accepted", CCTV_README_ACCEPTED),
+        ("speccheck.cases", SPECCHECK_README_TOTAL),
+        ("speccheck.accepted_index", SPECCHECK_README_ACCEPTED_INDEX),
+    ]
+    .map(|(name, value)| (name.to_owned(), value));
+    assert_eq!(readme_totals(), expected.to_vec());
+}
 
 /// CCTV flags whose vectors `verify_strict` semantics reject: small-order `A` or `R`, a
 /// non-canonical encoding of `A` or `R`, or a low-order residue (cofactored and cofactorless
@@ -198,7 +236,7 @@ fn rfc8032_test1_signature_reproduced_from_rfc8037_key() {
 #[test]
 fn rfc8032_test_2_and_3_signatures_reproduced() {
     // RFC 8032 section 7.1, TEST 2 and TEST 3: other keys and non-empty messages than TEST 1.
-    // Not in ../shared/vectors; checked against OpenSSL's Ed25519 before being written here.
+    // Not in tests/vectors/; checked against OpenSSL's Ed25519 before being written here.
     for (seed, public, message, signature) in [
         (
             "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
@@ -391,9 +429,7 @@ fn cctv_results() -> Vec<(u64, Vec<String>, bool)> {
 /// Exactly 43 accepted (README), and they are exactly the vectors carrying none of the flags that
 /// `verify_strict` semantics reject (`low_order_A`, `low_order_R`, `non_canonical_*`,
 /// `low_order_residue`). Of those 43, 42 carry `low_order_component_A` (mixed-order public key
-/// whose torsion part cancels in the cofactorless equation) and are accepted: see
-/// `cctv_readme_low_order_component_claim` for why the README's flag list cannot hold together
-/// with its count of 43.
+/// whose torsion part cancels in the cofactorless equation) and are accepted, as the README says.
 #[test]
 fn cctv_ed25519_exactly_43_accepted_and_every_strict_flag_rejected() {
     let results = cctv_results();
@@ -712,7 +748,10 @@ fn strict_verification_equals_dalek_verify_strict_on_every_vector() {
             hex(c["signature"].as_str().unwrap()),
         ));
     }
-    assert_eq!(cases.len(), 151 + 914 + 12);
+    assert_eq!(
+        cases.len(),
+        WYCHEPROOF_README_TOTAL + CCTV_README_TOTAL + SPECCHECK_README_TOTAL
+    );
     for (i, (pk, msg, sig)) in cases.iter().enumerate() {
         assert_eq!(
             verify_signature(pk, msg, sig),

@@ -82,6 +82,32 @@ fn attack_catalogue_verdicts_match_through_the_core_and_the_js_boundary() {
     );
 }
 
+/// A file of the repository's `tests/vectors/`, from this crate's root.
+macro_rules! vector_path {
+    ($file:literal) => {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/", $file)
+    };
+}
+
+/// One total from the table in `tests/vectors/README.md` (rows `| `name` | number |`).
+fn readme_total(name: &str) -> usize {
+    include_str!(vector_path!("README.md"))
+        .lines()
+        .find_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            match cells.as_slice() {
+                [n, value] if n.trim_matches('`') == name => value.parse().ok(),
+                _ => None,
+            }
+        })
+        .unwrap_or_else(|| panic!("tests/vectors/README.md states no total {name:?}"))
+}
+
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
@@ -91,10 +117,8 @@ fn hex(s: &str) -> Vec<u8> {
 
 #[wasm_bindgen_test]
 fn wycheproof_verdicts_match_under_wasm() {
-    let v: Value = serde_json::from_str(include_str!(
-        "../../../shared/vectors/wycheproof_ed25519_test.json"
-    ))
-    .unwrap();
+    let v: Value =
+        serde_json::from_str(include_str!(vector_path!("wycheproof_ed25519_test.json"))).unwrap();
     let (mut valid, mut invalid) = (0, 0);
     for group in v["testGroups"].as_array().unwrap() {
         let pk = hex(group["publicKey"]["pk"].as_str().unwrap());
@@ -117,15 +141,23 @@ fn wycheproof_verdicts_match_under_wasm() {
         }
     }
     assert_eq!((valid, invalid), (88, 63));
+    assert_eq!(
+        (valid, invalid, valid + invalid),
+        (
+            readme_total("wycheproof.valid"),
+            readme_total("wycheproof.invalid"),
+            readme_total("wycheproof.tests")
+        ),
+        "counts vs tests/vectors/README.md"
+    );
 }
 
 #[wasm_bindgen_test]
 fn cctv_and_speccheck_verdicts_match_under_wasm() {
-    let v: Value = serde_json::from_str(include_str!(
-        "../../../shared/vectors/cctv_ed25519vectors.json"
-    ))
-    .unwrap();
+    let v: Value =
+        serde_json::from_str(include_str!(vector_path!("cctv_ed25519vectors.json"))).unwrap();
     let mut accepted = 0;
+    assert_eq!(v.as_array().unwrap().len(), readme_total("cctv.vectors"));
     for t in v.as_array().unwrap() {
         let ok = verify_signature(
             &hex(t["key"].as_str().unwrap()),
@@ -146,11 +178,10 @@ fn cctv_and_speccheck_verdicts_match_under_wasm() {
         accepted += usize::from(ok);
     }
     assert_eq!(accepted, 43);
+    assert_eq!(accepted, readme_total("cctv.accepted"));
 
-    let v: Value = serde_json::from_str(include_str!(
-        "../../../shared/vectors/ed25519_speccheck_cases.json"
-    ))
-    .unwrap();
+    let v: Value =
+        serde_json::from_str(include_str!(vector_path!("ed25519_speccheck_cases.json"))).unwrap();
     let accepted: Vec<usize> = v
         .as_array()
         .unwrap()
@@ -166,4 +197,6 @@ fn cctv_and_speccheck_verdicts_match_under_wasm() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(accepted, vec![3]);
+    assert_eq!(accepted, vec![readme_total("speccheck.accepted_index")]);
+    assert_eq!(v.as_array().unwrap().len(), readme_total("speccheck.cases"));
 }

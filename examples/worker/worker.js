@@ -316,8 +316,8 @@ export class SessionAuthority {
 }
 
 // ---------------------------------------------------------------------------------------------
-// STORE=kv: the Worker is the authority on Workers KV. Caveats (DESIGN.md §4): KV has no
-// compare-and-set (the adapter's check-then-write is racy), is eventually consistent (a write
+// STORE=kv: the Worker is the authority on Workers KV. Caveats (docs/ARCHITECTURE.md §4): KV has
+// no compare-and-set (the adapter's check-then-write is racy), is eventually consistent (a write
 // takes up to ~60 s to reach other locations, last write wins) and accepts about one write per
 // second per key. So two concurrent renewals can both rotate (the chain forks and both callers
 // get different successors), a replay presented at another location before propagation is not

@@ -65,6 +65,101 @@ pub struct ListPage {
 /// Futures are `Send` natively (multi-threaded servers) and unconstrained on wasm (JS promises).
 /// `expires` is only a garbage-collection hint: the library decides validity from timestamps in
 /// its records, so a store may drop an entry after `expires` or keep it forever.
+///
+/// # Example
+///
+/// A backend in skeleton form: a map behind one lock (so every operation is atomic), versions
+/// from a counter that never repeats, `list` in ascending byte order resuming after the cursor.
+/// A real adapter does the same against its database and maps its failures to
+/// [`StoreError::unavailable`] or [`StoreError::permanent`]; [`conformance::run`] checks it.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::future::{ready, Future};
+/// use std::ops::Bound;
+/// use std::sync::{Mutex, MutexGuard};
+///
+/// use webgates_sessions::errors::StoreError;
+/// use webgates_sessions::store::{conformance, Entry, Expect, ListPage, PutOutcome, Store, Version};
+/// use webgates_sessions::{MaybeSend, Timestamp};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<(BTreeMap<String, (Vec<u8>, u64)>, u64)>);
+///
+/// impl MapStore {
+///     fn lock(&self) -> Result<MutexGuard<'_, (BTreeMap<String, (Vec<u8>, u64)>, u64)>, StoreError> {
+///         self.0.lock().map_err(|_| StoreError::permanent("lock poisoned"))
+///     }
+/// }
+///
+/// impl Store for MapStore {
+///     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend {
+///         ready(self.lock().map(|g| {
+///             let (value, version) = g.0.get(key)?;
+///             Some(Entry { value: value.clone(), version: Version(version.to_string()) })
+///         }))
+///     }
+///
+///     fn put(
+///         &self,
+///         key: &str,
+///         value: Vec<u8>,
+///         expect: Expect,
+///         _expires: Option<Timestamp>, // only a GC hint: a backend with TTLs may use it
+///     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend {
+///         ready(self.lock().map(|mut g| {
+///             let current = g.0.get(key).map(|(_, v)| Version(v.to_string()));
+///             let holds = match expect {
+///                 Expect::Any => true,
+///                 Expect::Absent => current.is_none(),
+///                 Expect::Version(v) => current == Some(v),
+///             };
+///             if !holds {
+///                 return PutOutcome::Conflict;
+///             }
+///             g.1 += 1;
+///             let version = g.1;
+///             g.0.insert(key.to_owned(), (value, version));
+///             PutOutcome::Written(Version(version.to_string()))
+///         }))
+///     }
+///
+///     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+///         ready(self.lock().map(|mut g| {
+///             g.0.remove(key);
+///         }))
+///     }
+///
+///     fn list(
+///         &self,
+///         prefix: &str,
+///         cursor: Option<&str>,
+///         limit: usize,
+///     ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend {
+///         ready(self.lock().map(|g| {
+///             let start = match cursor {
+///                 Some(c) => Bound::Excluded(c.to_owned()),
+///                 None => Bound::Included(prefix.to_owned()),
+///             };
+///             let mut keys: Vec<String> = g.0
+///                 .range((start, Bound::Unbounded))
+///                 .map(|(k, _)| k.clone())
+///                 .take_while(|k| k.starts_with(prefix))
+///                 .take(limit + 1)
+///                 .collect();
+///             let more = keys.len() > limit;
+///             keys.truncate(limit);
+///             let cursor = if more { keys.last().cloned() } else { None };
+///             ListPage { keys, cursor }
+///         }))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let passed = futures::executor::block_on(conformance::run(&MapStore::default(), "t"))?;
+/// assert_eq!(passed.len(), conformance::CASES.len());
+/// # Ok(()) }
+/// ```
 pub trait Store: MaybeSendSync {
     /// Reads `key`.
     fn get(&self, key: &str)

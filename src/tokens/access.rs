@@ -562,6 +562,35 @@ impl VerifierConfig {
 }
 
 /// Verifies access tokens with public keys only: what a resource service runs on every request.
+///
+/// # Example
+///
+/// A resource service builds one from the authority's published JWKS (here its JSON text) and
+/// checks every request's token against it, without storage.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use webgates_sessions::clock::SystemClock;
+/// use webgates_sessions::errors::TokenErrorKind;
+/// use webgates_sessions::{Error, Jwks, KeySet, SigningKey, Verifier, VerifierConfig};
+///
+/// # fn main() -> Result<(), Error> {
+/// # let published = KeySet::new(SigningKey::from_seed(&[7; 32], None)?).jwks().to_json();
+/// // `published`: the text of the authority's /.well-known/jwks.json.
+/// let verifier = Verifier::from_jwks(
+///     VerifierConfig::new("https://auth.example", "api.example"),
+///     &Jwks::from_json(&published)?,
+///     Arc::new(SystemClock),
+/// )?;
+///
+/// match verifier.verify("eyJhbGciOiJub25lIn0.e30.") {
+///     Ok(token) => println!("request by {}", token.subject),
+///     // Every failure is a typed error with a stable code: answer 401.
+///     Err(e) => assert_eq!(e, Error::Token(TokenErrorKind::UnsupportedAlgorithm)),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Verifier {
     config: VerifierConfig,

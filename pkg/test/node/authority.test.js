@@ -705,7 +705,7 @@ test("renewalAdvice follows the renewal window and the clock", () => {
   assert.equal(d.authority.renewalAdvice(d.clock.t + 60 * SEC), "advised");
 });
 
-test("defaults match DESIGN.md §8", async () => {
+test("defaults match docs/ARCHITECTURE.md §8", async () => {
   const { authority, clock, verifier } = setup();
   const s = await authority.issue({ subject: "defaults" });
   assert.equal(s.accessExpiresAt - T0, 300 * SEC);

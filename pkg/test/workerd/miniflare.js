@@ -1,6 +1,6 @@
 // Shared Miniflare setup for the workerd tests (not a test file itself). modulesRoot is the repo
 // root so that workers under pkg/test/workerd/ and examples/worker/ can import ../../pkg/...;
-// *.js are ES modules (Miniflare defaults to CommonJS, TOOLCHAIN.md G5) and *.wasm compiled
+// *.js are ES modules (Miniflare treats *.js as CommonJS by default) and *.wasm compiled
 // modules (workerd.js imports the wasm as a WebAssembly.Module).
 import { Miniflare } from "miniflare";
 import { fileURLToPath } from "node:url";
