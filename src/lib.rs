@@ -50,7 +50,7 @@ pub use errors::{Error, Result};
 pub use keys::{Jwk, Jwks, KeySet, PublicKey, PublicKeySet, SigningKey};
 pub use logout::RevokeTarget;
 pub use renewal::{RejectReason, RenewOutcome, Renewed};
-pub use services::{Authority, ClaimsHook, HookError, Issued};
+pub use services::{Authority, ClaimsHook, HookError, Issued, ListRequest, SessionPage};
 pub use session::{FamilyId, SessionId, SessionInfo, Subject};
 pub use store::{MemoryStore, Store};
 pub use tokens::access::{

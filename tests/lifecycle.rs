@@ -12,8 +12,8 @@ use webgates_sessions::events::Event;
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::renewal::RenewalAdvice;
 use webgates_sessions::{
-    AppClaims, Authority, ClientInfo, Error, IssueRequest, ManualClock, RejectReason, RenewOutcome,
-    Renewed, RevokeTarget, SessionId, Store, Subject,
+    AppClaims, Authority, ClientInfo, Error, IssueRequest, ListRequest, ManualClock, RejectReason,
+    RenewOutcome, Renewed, RevokeTarget, SessionId, Store, Subject,
 };
 
 fn subject(s: &str) -> Subject {
@@ -97,9 +97,12 @@ fn issue_verify_renew_grace_then_replay_revokes_the_family() {
         rejected(block_on(a.renew(&joined.refresh_token)).unwrap()),
         RejectReason::Revoked
     );
-    assert!(block_on(a.list_sessions(&subject("user-42")))
-        .unwrap()
-        .is_empty());
+    assert!(
+        block_on(a.list_sessions(&subject("user-42"), ListRequest::default()))
+            .unwrap()
+            .sessions
+            .is_empty()
+    );
 
     let kinds: Vec<&str> = f.events.events().iter().map(Event::kind).collect();
     assert_eq!(
@@ -225,7 +228,13 @@ fn failed_write_leaves_the_old_token_valid_and_revokes_nothing() {
     let r = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
     assert_eq!(r.generation, 1);
     assert!(!r.retried_in_grace);
-    assert_eq!(block_on(a.list_sessions(&subject("u"))).unwrap().len(), 1);
+    assert_eq!(
+        block_on(a.list_sessions(&subject("u"), ListRequest::default()))
+            .unwrap()
+            .sessions
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -327,7 +336,9 @@ fn subject_cutoff_logs_out_everywhere_but_not_later_logins() {
         renewed(block_on(a.renew(&after.refresh_token)).unwrap()).generation,
         1
     );
-    let listed = block_on(a.list_sessions(&subject("u"))).unwrap();
+    let listed = block_on(a.list_sessions(&subject("u"), ListRequest::default()))
+        .unwrap()
+        .sessions;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].session_id, after.session_id);
 }
@@ -413,7 +424,9 @@ fn list_sessions_shows_live_sessions_with_metadata_newest_first() {
     block_on(a.issue(IssueRequest::new(subject("a")))).unwrap();
     f.clock.advance(secs(10));
     block_on(a.renew(&first.refresh_token)).unwrap();
-    let listed = block_on(a.list_sessions(&subject("a/b"))).unwrap();
+    let listed = block_on(a.list_sessions(&subject("a/b"), ListRequest::default()))
+        .unwrap()
+        .sessions;
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].session_id, second.session_id);
     assert_eq!(listed[1].session_id, first.session_id);
@@ -424,10 +437,18 @@ fn list_sessions_shows_live_sessions_with_metadata_newest_first() {
         listed[1].idle_expires_at,
         T0.saturating_add(secs(20 + 14 * 24 * 3600))
     );
-    assert_eq!(block_on(a.list_sessions(&subject("a"))).unwrap().len(), 1);
+    assert_eq!(
+        block_on(a.list_sessions(&subject("a"), ListRequest::default()))
+            .unwrap()
+            .sessions
+            .len(),
+        1
+    );
     // Expired sessions drop out of the list: one second before the renewed one idles out.
     f.clock.advance(secs(14 * 24 * 3600 - 1));
-    let listed = block_on(a.list_sessions(&subject("a/b"))).unwrap();
+    let listed = block_on(a.list_sessions(&subject("a/b"), ListRequest::default()))
+        .unwrap()
+        .sessions;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].session_id, first.session_id);
 }
@@ -652,7 +673,9 @@ fn an_advertised_key_limit_keeps_every_key_within_it_for_the_whole_lifecycle() {
     assert!(block_on(a.revoke(RevokeTarget::Session(gone.session_id))).unwrap());
     assert!(!indexed(gone.session_id));
     let r = renewed(block_on(a.renew(&s.refresh_token)).unwrap());
-    let listed = block_on(a.list_sessions(&long)).unwrap();
+    let listed = block_on(a.list_sessions(&long, ListRequest::default()))
+        .unwrap()
+        .sessions;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].session_id, s.session_id);
 
@@ -667,8 +690,17 @@ fn an_advertised_key_limit_keeps_every_key_within_it_for_the_whole_lifecycle() {
         rejected(block_on(a.renew(&r.refresh_token)).unwrap()),
         RejectReason::Revoked
     );
-    assert!(block_on(a.list_sessions(&long)).unwrap().is_empty());
-    assert_eq!(block_on(a.list_sessions(&short)).unwrap().len(), 1);
+    assert!(block_on(a.list_sessions(&long, ListRequest::default()))
+        .unwrap()
+        .sessions
+        .is_empty());
+    assert_eq!(
+        block_on(a.list_sessions(&short, ListRequest::default()))
+            .unwrap()
+            .sessions
+            .len(),
+        1
+    );
     let keys = block_on(f.store.inner.list("", None, 1000)).unwrap().keys;
     assert!(keys.iter().all(|k| k.len() <= 512), "{keys:?}");
 }

@@ -15,8 +15,9 @@ use webgates_sessions::errors::StoreError;
 use webgates_sessions::lease::{Lease, LeaseId};
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::repository::{
-    escape, family_key, index_key, index_key_within, session_key, subject_key, subject_key_within,
-    subject_segment, Repository, MAX_KEY_LEN, MIN_KEY_LIMIT,
+    escape, family_key, index_key, index_key_within, legacy_index_key, legacy_index_key_within,
+    session_key, subject_key, subject_key_within, subject_segment, IndexedSession, Repository,
+    INDEX_NAME_LEN, MAX_INDEX_PAGES, MAX_KEY_LEN, MIN_KEY_LIMIT,
 };
 use webgates_sessions::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
@@ -595,10 +596,61 @@ fn keys_follow_the_documented_schema() {
     assert_eq!(session_key(sid), format!("s/{sid}"));
     assert_eq!(family_key(fam), format!("f/{fam}"));
     assert_eq!(subject_key(&subject), "u/alice@example.com");
+    // Newest first: `-`, 12 hex digits of 0xFFFF_FFFF_FFFF - ms, `.`, the id's bytes in base64url.
+    let inverted = 0xFFFF_FFFF_FFFF_u64 - CREATED.as_millis();
+    let name = format!("-{inverted:012x}.{}", sid_b64(sid));
+    assert_eq!(name.len(), INDEX_NAME_LEN);
     assert_eq!(
-        index_key(&subject, sid),
+        index_key(&subject, CREATED, sid),
+        format!("u/alice@example.com/{name}")
+    );
+    assert_eq!(
+        legacy_index_key(&subject, sid),
         format!("u/alice@example.com/{sid}")
     );
+    assert_eq!(sid.to_string().len(), INDEX_NAME_LEN);
+}
+
+/// The creation time index keys are built with in these tests.
+const CREATED: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+fn sid_b64(sid: SessionId) -> String {
+    let hex: String = sid.to_string().chars().filter(|c| *c != '-').collect();
+    let bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&bytes)
+}
+
+#[test]
+fn index_keys_sort_newest_first_and_before_legacy_entries() {
+    let rng = SeededRandom::new(8);
+    let subject = Subject::new("alice").expect("subject");
+    let times = [
+        0,
+        1,
+        999,
+        1_000,
+        1_800_000_000_000,
+        1_800_000_000_001,
+        u64::MAX,
+    ];
+    let mut keys: Vec<(u64, String)> = times
+        .iter()
+        .map(|ms| {
+            let sid = SessionId::generate(&rng).expect("sid");
+            (*ms, index_key(&subject, Timestamp::from_millis(*ms), sid))
+        })
+        .collect();
+    keys.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+    let order: Vec<u64> = keys.iter().map(|k| k.0).collect();
+    let mut newest_first = times.to_vec();
+    newest_first.reverse();
+    assert_eq!(order, newest_first);
+    for _ in 0..64 {
+        let legacy = legacy_index_key(&subject, SessionId::generate(&rng).expect("sid"));
+        assert!(keys.iter().all(|(_, k)| k.as_bytes() < legacy.as_bytes()));
+    }
 }
 
 #[test]
@@ -610,8 +662,10 @@ fn subjects_with_slashes_cannot_collide_with_index_entries() {
     let a_b_esc = Subject::new("a%2Fb").expect("subject");
 
     assert_eq!(subject_key(&a_b), "u/a%2Fb");
-    assert_eq!(index_key(&a, sid), format!("u/a/{sid}"));
-    assert_eq!(index_key(&a_b, sid), format!("u/a%2Fb/{sid}"));
+    assert_eq!(legacy_index_key(&a, sid), format!("u/a/{sid}"));
+    assert_eq!(legacy_index_key(&a_b, sid), format!("u/a%2Fb/{sid}"));
+    assert!(index_key(&a, CREATED, sid).starts_with("u/a/-"));
+    assert!(index_key(&a_b, CREATED, sid).starts_with("u/a%2Fb/-"));
 
     let subjects = [&a, &a_b, &a_b_esc];
     for (i, s) in subjects.iter().enumerate() {
@@ -621,11 +675,12 @@ fn subjects_with_slashes_cannot_collide_with_index_entries() {
             }
             let under = format!("{}/", subject_key(t));
             assert!(
-                !index_key(s, sid).starts_with(&under),
+                !index_key(s, CREATED, sid).starts_with(&under),
                 "index entry of {s:?} is listed under {t:?}"
             );
             assert_ne!(subject_key(s), subject_key(t));
-            assert_ne!(index_key(s, sid), subject_key(t));
+            assert_ne!(index_key(s, CREATED, sid), subject_key(t));
+            assert!(!legacy_index_key(s, sid).starts_with(&under));
         }
     }
     // Without escaping, "a/b" would be read as subject "a" with index entry "b": the subject
@@ -641,11 +696,14 @@ fn key_limits_digest_exactly_the_subjects_whose_index_keys_would_not_fit() {
     let fits = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(146))).expect("subject");
     let over = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(147))).expect("subject");
     let longest = Subject::new("é".repeat(128)).expect("subject");
-    assert_eq!(index_key(&fits, sid).len(), 512);
-    assert_eq!(index_key(&longest, sid).len(), MAX_KEY_LEN);
+    assert_eq!(index_key(&fits, CREATED, sid).len(), 512);
+    assert_eq!(index_key(&longest, CREATED, sid).len(), MAX_KEY_LEN);
 
     for limit in [None, Some(512)] {
-        assert_eq!(index_key_within(&fits, sid, limit), index_key(&fits, sid));
+        assert_eq!(
+            index_key_within(&fits, CREATED, sid, limit),
+            index_key(&fits, CREATED, sid)
+        );
         assert_eq!(subject_key_within(&fits, limit), subject_key(&fits));
     }
     for s in [&over, &longest] {
@@ -658,11 +716,12 @@ fn key_limits_digest_exactly_the_subjects_whose_index_keys_would_not_fit() {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(
-            index_key_within(s, sid, Some(512)),
+            legacy_index_key_within(s, sid, Some(512)),
             format!("u/{seg}/{sid}")
         );
+        assert!(index_key_within(s, CREATED, sid, Some(512)).starts_with(&format!("u/{seg}/-")));
         assert_eq!(subject_key_within(s, Some(512)), format!("u/{seg}"));
-        assert!(index_key_within(s, sid, Some(MIN_KEY_LIMIT)).len() <= MIN_KEY_LIMIT);
+        assert!(index_key_within(s, CREATED, sid, Some(MIN_KEY_LIMIT)).len() <= MIN_KEY_LIMIT);
     }
     assert_ne!(
         subject_segment(&over, Some(512)),
@@ -696,23 +755,20 @@ fn index_listing_is_per_subject_through_the_repository() {
     };
     block_on(repo.put_subject(&subj_ab, Expect::Any, Timestamp::from_secs(10))).expect("put");
 
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a)).expect("list a"),
-        vec![rec_a.sid]
-    );
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a_b)).expect("list a/b"),
-        vec![rec_ab.sid]
-    );
+    let listed = |subject: &Subject| -> Vec<SessionId> {
+        block_on(repo.indexed_sessions(subject, None, 100))
+            .expect("list")
+            .entries
+            .into_iter()
+            .map(|e| e.session_id)
+            .collect()
+    };
+    assert_eq!(listed(&a), vec![rec_a.sid]);
+    assert_eq!(listed(&a_b), vec![rec_ab.sid]);
 
-    block_on(repo.unindex_session(&a, rec_a.sid)).expect("unindex");
-    assert!(block_on(repo.indexed_sessions(&a))
-        .expect("list a")
-        .is_empty());
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a_b)).expect("list a/b"),
-        vec![rec_ab.sid]
-    );
+    block_on(repo.unindex_session(&rec_a)).expect("unindex");
+    assert!(listed(&a).is_empty());
+    assert_eq!(listed(&a_b), vec![rec_ab.sid]);
 }
 
 // ---------------------------------------------------------------------------------------------
