@@ -16,8 +16,8 @@ use webgates_sessions::lease::{Lease, LeaseId};
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::repository::{
     escape, family_key, index_key, index_key_within, legacy_index_key, legacy_index_key_within,
-    session_key, subject_key, subject_key_within, subject_segment, IndexedSession, Repository,
-    INDEX_NAME_LEN, MAX_INDEX_PAGES, MAX_KEY_LEN, MIN_KEY_LIMIT,
+    session_key, subject_key, subject_key_within, subject_segment, Repository, INDEX_NAME_LEN,
+    MAX_KEY_LEN, MIN_KEY_LIMIT,
 };
 use webgates_sessions::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
