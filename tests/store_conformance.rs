@@ -17,7 +17,7 @@ use webgates_sessions::random::SeededRandom;
 use webgates_sessions::repository::{
     escape, family_key, index_key, index_key_within, legacy_index_key, legacy_index_key_within,
     session_key, subject_key, subject_key_within, subject_segment, Repository, INDEX_NAME_LEN,
-    MAX_KEY_LEN, MIN_KEY_LIMIT,
+    MAX_INDEX_PAGES, MAX_KEY_LEN, MIN_KEY_LIMIT,
 };
 use webgates_sessions::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
@@ -415,6 +415,248 @@ fn failing_backend_fails_the_first_case() {
     assert_eq!(failure.case, CASES[0].name);
     assert!(failure.detail.contains("down"), "{failure}");
     assert!(failure.to_string().contains(CASES[0].name));
+}
+
+/// (h) Versions are per-key write counters that restart when the key is deleted, so a version
+/// read before a delete matches the re-created key.
+#[derive(Default)]
+struct CountsVersionsPerKey {
+    inner: MemoryStore,
+    /// key → (writes since creation, the inner store's version).
+    versions: std::sync::Mutex<std::collections::HashMap<String, (u64, Version)>>,
+}
+
+impl Store for CountsVersionsPerKey {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        let found = self.inner.get(key).await?;
+        let versions = self.versions.lock().expect("lock");
+        Ok(found.map(|e| Entry {
+            value: e.value,
+            version: Version(versions.get(key).map_or(0, |v| v.0).to_string()),
+        }))
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        let expect = match expect {
+            Expect::Version(v) => match self.versions.lock().expect("lock").get(key) {
+                Some((count, inner)) if v.0 == count.to_string() => Expect::Version(inner.clone()),
+                _ => Expect::Version(Version("no such version".into())),
+            },
+            other => other,
+        };
+        match self.inner.put(key, value, expect, expires).await? {
+            PutOutcome::Written(inner) => {
+                let mut versions = self.versions.lock().expect("lock");
+                let count = versions.get(key).map_or(0, |v| v.0) + 1;
+                versions.insert(key.to_owned(), (count, inner));
+                Ok(PutOutcome::Written(Version(count.to_string())))
+            }
+            PutOutcome::Conflict => Ok(PutOutcome::Conflict),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.versions.lock().expect("lock").remove(key);
+        self.inner.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.list(prefix, cursor, limit).await
+    }
+}
+
+#[test]
+fn store_reusing_versions_after_delete_fails_version_not_reused_after_recreate() {
+    let failure = run_broken(&CountsVersionsPerKey::default());
+    assert_eq!(
+        failure.case, "version_not_reused_after_recreate",
+        "{failure}"
+    );
+}
+
+/// A store whose `list` pages `order(keys under the prefix)` with the cursor as an offset into
+/// that order: `sort` breaks the ordering rule, the offset the rule that a cursor survives
+/// deletes (as `OFFSET n` paging in SQL does).
+struct ListsBy {
+    inner: MemoryStore,
+    sort: fn(&mut Vec<String>),
+}
+
+impl Store for ListsBy {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let mut keys = self.inner.list(prefix, None, usize::MAX - 1).await?.keys;
+        (self.sort)(&mut keys);
+        let offset: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let page: Vec<String> = keys.iter().skip(offset).take(limit).cloned().collect();
+        let next = offset + page.len();
+        Ok(ListPage {
+            cursor: (next < keys.len()).then(|| next.to_string()),
+            keys: page,
+        })
+    }
+}
+
+#[test]
+fn store_listing_in_case_insensitive_order_fails_list_byte_order() {
+    let failure = run_broken(&ListsBy {
+        inner: MemoryStore::new(),
+        sort: |keys| keys.sort_by_key(|k| k.to_lowercase()),
+    });
+    assert_eq!(failure.case, "list_byte_order", "{failure}");
+}
+
+#[test]
+fn store_paging_by_offset_fails_list_cursor_survives_deletes() {
+    let failure = run_broken(&ListsBy {
+        inner: MemoryStore::new(),
+        sort: |_| {},
+    });
+    assert_eq!(failure.case, "list_cursor_survives_deletes", "{failure}");
+}
+
+/// A store that hands back the cursor it was given forever.
+struct StuckCursor(MemoryStore);
+
+impl Store for StuckCursor {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.0.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.0.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let first = self.0.list(prefix, None, limit).await?;
+        Ok(ListPage {
+            cursor: cursor.map(str::to_owned).or(first.cursor),
+            keys: first.keys,
+        })
+    }
+}
+
+#[test]
+fn store_whose_cursor_never_advances_fails_list_pagination_at_once() {
+    let failure = run_broken(&StuckCursor(MemoryStore::new()));
+    assert_eq!(failure.case, "list_pagination", "{failure}");
+    assert!(failure.detail.contains("cursor it was given"), "{failure}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The repository over unusual list pages
+
+/// KV-style: every store page is preceded by an empty page that carries a cursor.
+struct EmptyPagesFirst(MemoryStore);
+
+impl Store for EmptyPagesFirst {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.0.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.0.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        match cursor.and_then(|c| c.strip_prefix("then:")) {
+            Some(inner) => {
+                let inner = (!inner.is_empty()).then_some(inner);
+                let page = self.0.list(prefix, inner, limit).await?;
+                Ok(page)
+            }
+            None => Ok(ListPage {
+                keys: Vec::new(),
+                cursor: Some(format!("then:{}", cursor.unwrap_or(""))),
+            }),
+        }
+    }
+}
+
+#[test]
+fn repository_pages_past_empty_pages_that_carry_a_cursor() {
+    let rng = SeededRandom::new(12);
+    let store = EmptyPagesFirst(MemoryStore::new());
+    // An empty page with a cursor is within the contract.
+    block_on(conformance::run(&store, "ns")).expect("conforms");
+    let repo = Repository::new(store);
+    let who = Subject::new("kv").expect("subject");
+    let mut want = Vec::new();
+    for _ in 0..5 {
+        let rec = session_record(&rng, &who);
+        block_on(repo.index_session(&rec)).expect("index");
+        want.push(rec.sid);
+    }
+    want.sort();
+    let page = block_on(repo.indexed_sessions(&who, None, 100)).expect("list");
+    let mut got: Vec<SessionId> = page.entries.iter().map(|e| e.session_id).collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(page.cursor, None);
+    assert!(MAX_INDEX_PAGES >= 2);
 }
 
 // ---------------------------------------------------------------------------------------------
