@@ -659,6 +659,21 @@ fn repository_pages_past_empty_pages_that_carry_a_cursor() {
     assert!(MAX_INDEX_PAGES >= 2);
 }
 
+#[test]
+fn store_errors_display_their_kind_and_message_and_are_std_errors() {
+    let transient = StoreError::unavailable("connection reset");
+    let permanent = StoreError::permanent("value too large");
+    assert_eq!(transient.to_string(), "store unavailable: connection reset");
+    assert_eq!(permanent.to_string(), "store failed: value too large");
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(permanent.clone());
+    assert_eq!(boxed.to_string(), "store failed: value too large");
+    // The crate error names the store error as its source.
+    let err = Error::from(transient);
+    let source = std::error::Error::source(&err).expect("a source");
+    assert_eq!(source.to_string(), "store unavailable: connection reset");
+    assert_eq!(err.code(), "store_unavailable");
+}
+
 // ---------------------------------------------------------------------------------------------
 // MemoryStore specifics
 // ---------------------------------------------------------------------------------------------
