@@ -9,7 +9,7 @@
 //! | `f/<family>` | [`FamilyRecord`] |
 //! | `u/<subject>` | [`SubjectRecord`] (logout-everywhere cutoff) |
 //! | `u/<subject>/-<inverted ms>.<sid>` | index entry for listing a subject's sessions, newest first |
-//! | `u/<subject>/<sid>` | legacy index entry (written before 0.1's paginated listing; still read and pruned) |
+//! | `u/<subject>/<sid>` | legacy index entry (written before paginated listing; still read and pruned) |
 //!
 //! `<subject>` is the escaped subject, or `~` and the base64url SHA-256 of the subject when the
 //! store's key limit ([`Store::max_key_len`], 512 bytes on Workers KV) is too short for it: see
@@ -147,6 +147,7 @@ pub fn legacy_index_key_within(
 /// `-<inverted ms>.<sid as base64url>`: sorts newest first.
 fn index_name(created_at: Timestamp, sid: SessionId) -> String {
     let inverted = MAX_INDEXED_MS - created_at.as_millis().min(MAX_INDEXED_MS);
+    // A `SessionId` always displays as a canonical UUID, so the fallback is never taken.
     let sid = uuid::Uuid::try_parse(&sid.to_string()).unwrap_or_default();
     format!(
         "-{inverted:0width$x}.{}",
