@@ -12,8 +12,8 @@ use webgates_sessions::clock::{Clock, SystemClock};
 use webgates_sessions::events::{Event, EventSink};
 use webgates_sessions::random::OsRandom;
 use webgates_sessions::{
-    Authority, AuthorityConfig, ClientInfo, IssueRequest, KeySet, LogoutOutcome, ManualClock,
-    MemoryStore, RenewOutcome, RevokeTarget, SigningKey, Subject,
+    Authority, AuthorityConfig, ClientInfo, IssueRequest, KeySet, ListRequest, LogoutOutcome,
+    ManualClock, MemoryStore, RenewOutcome, RevokeTarget, SigningKey, Subject,
 };
 
 struct PrintEvents;
@@ -131,10 +131,13 @@ async fn walkthrough() -> Result<(), Box<dyn std::error::Error>> {
         authority.is_active(phone.session_id).await?,
         authority.is_active(laptop.session_id).await?
     );
-    let listed = authority.list_sessions(&alice).await?;
+    let listed = authority
+        .list_sessions(&alice, ListRequest::default())
+        .await?;
     println!(
         "   live sessions: {:?}",
         listed
+            .sessions
             .iter()
             .map(|i| i.session_id.to_string())
             .collect::<Vec<_>>()
@@ -154,7 +157,11 @@ async fn walkthrough() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!(
         "   live sessions: {}",
-        authority.list_sessions(&alice).await?.len()
+        authority
+            .list_sessions(&alice, ListRequest::default())
+            .await?
+            .sessions
+            .len()
     );
 
     println!("\n8. a session left alone for 15 days idles out");

@@ -12,6 +12,9 @@ pub struct AuthorityConfig {
     pub issuer: String,
     /// `aud` of every access token.
     pub audience: String,
+    /// RFC 9068 `client_id` of every access token unless a session sets its own through the
+    /// `client_id` application claim; `None` means the audience.
+    pub client_id: Option<String>,
     /// Access-token lifetime (default 5 min): how long a revocation can take to reach resource
     /// services.
     pub access_token_ttl: Duration,
@@ -38,6 +41,7 @@ impl AuthorityConfig {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
+            client_id: None,
             access_token_ttl: Duration::from_secs(300),
             refresh_idle_ttl: Duration::from_secs(14 * 24 * 3600),
             refresh_absolute_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -47,6 +51,11 @@ impl AuthorityConfig {
             renewal_window: Duration::from_secs(60),
             max_cas_attempts: 8,
         }
+    }
+
+    /// The `client_id` minted when a session sets none: the configured one, else the audience.
+    pub fn default_client_id(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.audience)
     }
 
     /// Checks every setting and their relations.
@@ -67,6 +76,9 @@ impl AuthorityConfig {
         };
         text("issuer", &self.issuer)?;
         text("audience", &self.audience)?;
+        if let Some(client_id) = &self.client_id {
+            text("client_id", client_id)?;
+        }
         let range = |field, v: Duration, min: Duration, max: Duration, why| {
             if v < min || v > max {
                 Err(Error::config(field, why))

@@ -53,7 +53,7 @@ pub use jwks_cache::{JwksCache, JwksCacheConfig};
 pub use keys::{Jwk, Jwks, KeySet, PublicKey, PublicKeySet, SigningKey};
 pub use logout::{LogoutOutcome, RevokeTarget};
 pub use renewal::{RejectReason, RenewOutcome, Renewed};
-pub use services::{Authority, ClaimsHook, HookError, Issued};
+pub use services::{Authority, ClaimsHook, HookError, Issued, ListRequest, SessionPage};
 pub use session::{FamilyId, SessionId, SessionInfo, Subject};
 pub use store::{MemoryStore, Store};
 pub use tokens::access::{

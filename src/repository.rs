@@ -8,11 +8,18 @@
 //! | `s/<sid>` | [`SessionRecord`] |
 //! | `f/<family>` | [`FamilyRecord`] |
 //! | `u/<subject>` | [`SubjectRecord`] (logout-everywhere cutoff) |
-//! | `u/<subject>/<sid>` | index entry for listing a subject's sessions |
+//! | `u/<subject>/-<inverted ms>.<sid>` | index entry for listing a subject's sessions, newest first |
+//! | `u/<subject>/<sid>` | legacy index entry (written before paginated listing; still read and pruned) |
 //!
 //! `<subject>` is the escaped subject, or `~` and the base64url SHA-256 of the subject when the
 //! store's key limit ([`Store::max_key_len`], 512 bytes on Workers KV) is too short for it: see
 //! [`subject_segment`].
+//!
+//! An index entry's name after `u/<subject>/` is always [`INDEX_NAME_LEN`] (36) bytes. The current
+//! form is `-`, the session's creation time as 12 lowercase hex digits of `0xFFFF_FFFF_FFFF - ms`
+//! (so ascending byte order is newest first), `.`, and the 16 bytes of the session id in
+//! base64url (22 characters). The leading `-` sorts before every hex digit, so current entries
+//! all list before legacy ones (a hyphenated session id), which follow in id order.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::de::DeserializeOwned;
@@ -26,11 +33,12 @@ use crate::session::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::errors::StoreError;
 use crate::store::{Expect, PutOutcome, Store, Version};
 
-/// Most index entries read when listing one subject's sessions.
-pub const MAX_LISTED_SESSIONS: usize = 1000;
-const LIST_PAGE: usize = 100;
+/// Most store pages one [`Repository::indexed_sessions`] call reads. A backend may return empty
+/// pages that still carry a cursor (KV-style list APIs do); they are paged past up to this bound.
+pub const MAX_INDEX_PAGES: usize = 16;
 
 /// A record as read from the store, with the version a compare-and-set must expect.
 #[derive(Debug, Clone)]
@@ -51,12 +59,21 @@ pub fn family_key(family: FamilyId) -> String {
     format!("f/{family}")
 }
 
-/// Length of a session id in a key (hyphenated UUID).
-const SID_LEN: usize = 36;
+/// Length of an index entry's name after `u/<subject>/`, in both forms: a hyphenated session id
+/// (legacy), or `-`, 12 hex digits, `.` and 22 base64url characters (current).
+pub const INDEX_NAME_LEN: usize = 36;
 
-/// Longest key the repository writes: the index key of a subject of [`MAX_SUBJECT_LEN`] bytes
-/// that all need escaping (807 bytes).
-pub const MAX_KEY_LEN: usize = "u/".len() + 3 * MAX_SUBJECT_LEN + "/".len() + SID_LEN;
+/// Hex digits of the inverted creation time in an index entry's name.
+const INVERTED_MS_DIGITS: usize = 12;
+
+/// The largest creation time an index entry orders exactly (about the year 10889); later times
+/// sort as this one.
+const MAX_INDEXED_MS: u64 = 0xFFFF_FFFF_FFFF;
+
+/// Longest key the repository reads, writes or deletes: the index key of a subject of
+/// [`MAX_SUBJECT_LEN`] bytes that all need escaping (807 bytes; both index forms have names of
+/// [`INDEX_NAME_LEN`] bytes).
+pub const MAX_KEY_LEN: usize = "u/".len() + 3 * MAX_SUBJECT_LEN + "/".len() + INDEX_NAME_LEN;
 
 /// Smallest key limit a store may report: the longest key written under any limit is an index
 /// key with a digest segment (83 bytes), with room left for later key kinds.
@@ -71,7 +88,7 @@ pub const MIN_KEY_LIMIT: usize = 128;
 pub fn subject_segment(subject: &Subject, max_key_len: Option<usize>) -> String {
     let escaped = escape(subject.as_str());
     match max_key_len {
-        Some(limit) if "u/".len() + escaped.len() + "/".len() + SID_LEN > limit => {
+        Some(limit) if "u/".len() + escaped.len() + "/".len() + INDEX_NAME_LEN > limit => {
             let mut digest = String::with_capacity(44);
             digest.push('~');
             digest.push_str(&Base64UrlUnpadded::encode_string(&Sha256::digest(
@@ -88,9 +105,15 @@ pub fn subject_key(subject: &Subject) -> String {
     subject_key_within(subject, None)
 }
 
-/// `u/<escaped subject>/<sid>`, for a store without a key limit (see [`subject_segment`]).
-pub fn index_key(subject: &Subject, sid: SessionId) -> String {
-    index_key_within(subject, sid, None)
+/// `u/<escaped subject>/-<inverted ms>.<sid>`, for a store without a key limit (see
+/// [`subject_segment`] and the module docs).
+pub fn index_key(subject: &Subject, created_at: Timestamp, sid: SessionId) -> String {
+    index_key_within(subject, created_at, sid, None)
+}
+
+/// `u/<escaped subject>/<sid>`: the legacy index key, for a store without a key limit.
+pub fn legacy_index_key(subject: &Subject, sid: SessionId) -> String {
+    legacy_index_key_within(subject, sid, None)
 }
 
 /// `u/<segment>`: the subject record's key under a store key limit.
@@ -98,9 +121,61 @@ pub fn subject_key_within(subject: &Subject, max_key_len: Option<usize>) -> Stri
     format!("u/{}", subject_segment(subject, max_key_len))
 }
 
-/// `u/<segment>/<sid>`: the subject index entry's key under a store key limit.
-pub fn index_key_within(subject: &Subject, sid: SessionId, max_key_len: Option<usize>) -> String {
+/// `u/<segment>/-<inverted ms>.<sid>`: a session's index key under a store key limit.
+pub fn index_key_within(
+    subject: &Subject,
+    created_at: Timestamp,
+    sid: SessionId,
+    max_key_len: Option<usize>,
+) -> String {
+    format!(
+        "u/{}/{}",
+        subject_segment(subject, max_key_len),
+        index_name(created_at, sid)
+    )
+}
+
+/// `u/<segment>/<sid>`: the legacy index key under a store key limit.
+pub fn legacy_index_key_within(
+    subject: &Subject,
+    sid: SessionId,
+    max_key_len: Option<usize>,
+) -> String {
     format!("u/{}/{sid}", subject_segment(subject, max_key_len))
+}
+
+/// `-<inverted ms>.<sid as base64url>`: sorts newest first.
+fn index_name(created_at: Timestamp, sid: SessionId) -> String {
+    let inverted = MAX_INDEXED_MS - created_at.as_millis().min(MAX_INDEXED_MS);
+    // A `SessionId` always displays as a canonical UUID, so the fallback is never taken.
+    let sid = uuid::Uuid::try_parse(&sid.to_string()).unwrap_or_default();
+    format!(
+        "-{inverted:0width$x}.{}",
+        Base64UrlUnpadded::encode_string(sid.as_bytes()),
+        width = INVERTED_MS_DIGITS
+    )
+}
+
+/// The session an index entry's name (either form) refers to.
+fn parse_index_name(name: &str) -> Option<SessionId> {
+    if name.len() != INDEX_NAME_LEN {
+        return None;
+    }
+    let Some(rest) = name.strip_prefix('-') else {
+        return SessionId::parse(name).ok();
+    };
+    let (inverted, sid) = rest.split_at_checked(INVERTED_MS_DIGITS)?;
+    let sid = sid.strip_prefix('.')?;
+    if !inverted
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    let decoded = Base64UrlUnpadded::decode(sid, &mut bytes).ok()?;
+    let id = uuid::Uuid::from_slice(decoded).ok()?;
+    SessionId::parse(&id.hyphenated().to_string()).ok()
 }
 
 /// Percent-escapes every byte outside `[A-Za-z0-9._@+-]`, so keys are ASCII and `/` only ever
@@ -115,6 +190,24 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// An index entry met while listing: its key (either form) and the session it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedSession {
+    /// The entry's store key.
+    pub key: String,
+    /// The session it names.
+    pub session_id: SessionId,
+}
+
+/// One page of a subject's index, in key order (newest first, then legacy entries).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexPage {
+    /// The entries read; fewer than asked for (even none) does not mean the end.
+    pub entries: Vec<IndexedSession>,
+    /// The store cursor to resume after the last entry; `None` at the end of the index.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -191,9 +284,14 @@ impl<S: Store> Repository<S> {
         subject_key_within(subject, self.store.max_key_len())
     }
 
-    /// The subject index entry's key in this store (see [`subject_segment`]).
-    pub fn index_key(&self, subject: &Subject, sid: SessionId) -> String {
-        index_key_within(subject, sid, self.store.max_key_len())
+    /// A session's index key in this store (see [`subject_segment`]).
+    pub fn index_key(&self, record: &SessionRecord) -> String {
+        index_key_within(
+            &record.subject,
+            record.created_at,
+            record.sid,
+            self.store.max_key_len(),
+        )
     }
 
     async fn read<T: Record>(&self, key: &str) -> Result<Option<Stored<T>>> {
@@ -321,48 +419,87 @@ impl<S: Store> Repository<S> {
             v: RECORD_VERSION,
             sid: record.sid,
         };
-        let key = self.index_key(&record.subject, record.sid);
-        self.write(&key, &entry, Expect::Any, record.absolute_expiry)
-            .await
-            .map(|_| ())
+        self.write(
+            &self.index_key(record),
+            &entry,
+            Expect::Any,
+            record.absolute_expiry,
+        )
+        .await
+        .map(|_| ())
     }
 
-    /// Removes `sid` from its subject's index.
+    /// Removes the session's index entry. A legacy entry (`u/<subject>/<sid>`) is left for
+    /// listing to prune when it meets it.
     ///
     /// # Errors
     /// [`Error::Store`].
-    pub async fn unindex_session(&self, subject: &Subject, sid: SessionId) -> Result<()> {
-        Ok(self.store.delete(&self.index_key(subject, sid)).await?)
+    pub async fn unindex_session(&self, record: &SessionRecord) -> Result<()> {
+        Ok(self.store.delete(&self.index_key(record)).await?)
     }
 
-    /// Session ids indexed under `subject` (at most [`MAX_LISTED_SESSIONS`]).
+    /// Removes an index entry met while listing (either form).
     ///
     /// # Errors
     /// [`Error::Store`].
-    pub async fn indexed_sessions(&self, subject: &Subject) -> Result<Vec<SessionId>> {
+    pub async fn remove_index_entry(&self, entry: &IndexedSession) -> Result<()> {
+        Ok(self.store.delete(&entry.key).await?)
+    }
+
+    /// Up to `limit` index entries of `subject`, resuming after `cursor` (a cursor this method
+    /// returned), in key order: newest first, then legacy entries.
+    ///
+    /// Reads at most [`MAX_INDEX_PAGES`] store pages. Empty pages that carry a cursor are paged
+    /// past; when the bound is reached first, the page comes back short (possibly empty) with a
+    /// cursor. Keys under the prefix that are not index entries are skipped.
+    ///
+    /// # Errors
+    /// [`Error::Store`]; in particular a permanent one when the store returns a cursor it had
+    /// already returned (or was given) in this call, since paging on would never end.
+    pub async fn indexed_sessions(
+        &self,
+        subject: &Subject,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<IndexPage> {
         let prefix = format!("{}/", self.subject_key(subject));
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        while ids.len() < MAX_LISTED_SESSIONS {
-            let page = self
-                .store
-                .list(&prefix, cursor.as_deref(), LIST_PAGE)
-                .await?;
-            for key in &page.keys {
-                // Keys are `<prefix><sid>`; anything else under the prefix is ignored.
-                if let Some(sid) = key
-                    .strip_prefix(&prefix)
-                    .and_then(|s| SessionId::parse(s).ok())
-                {
-                    ids.push(sid);
-                }
+        let mut seen: Vec<String> = cursor.into_iter().map(str::to_owned).collect();
+        let mut cursor = cursor.map(str::to_owned);
+        let mut entries = Vec::new();
+        for _ in 0..MAX_INDEX_PAGES {
+            let want = limit.saturating_sub(entries.len());
+            if want == 0 {
+                break;
+            }
+            let page = self.store.list(&prefix, cursor.as_deref(), want).await?;
+            for key in page.keys {
+                // A store that ignores the prefix cannot make us list foreign keys.
+                let Some(session_id) = key.strip_prefix(&prefix).and_then(parse_index_name) else {
+                    continue;
+                };
+                entries.push(IndexedSession { key, session_id });
             }
             match page.cursor {
-                Some(c) if !page.keys.is_empty() => cursor = Some(c),
-                _ => break,
+                None => {
+                    return Ok(IndexPage {
+                        entries,
+                        cursor: None,
+                    })
+                }
+                Some(next) if seen.contains(&next) => return Err(stuck_cursor().into()),
+                Some(next) => {
+                    seen.push(next.clone());
+                    cursor = Some(next);
+                }
             }
         }
-        ids.truncate(MAX_LISTED_SESSIONS);
-        Ok(ids)
+        Ok(IndexPage { entries, cursor })
     }
+}
+
+/// The store paged back to a cursor it had already returned.
+pub(crate) fn stuck_cursor() -> StoreError {
+    StoreError::permanent(
+        "list returned a cursor it had already returned: the store's cursor does not advance",
+    )
 }

@@ -17,7 +17,7 @@ use crate::keys::{Jwks, KeySet, PublicKey, SigningKey};
 use crate::logout::{creation_time, RevokeTarget};
 use crate::random::RandomSource;
 use crate::renewal;
-use crate::repository::{Repository, Stored, MIN_KEY_LIMIT};
+use crate::repository::{IndexedSession, Repository, Stored, MIN_KEY_LIMIT};
 use crate::session::{
     CurrentSecret, FamilyId, FamilyRecord, SessionId, SessionInfo, SessionRecord, Subject,
     SubjectRecord, RECORD_VERSION,
@@ -433,7 +433,11 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
             expires_at,
             claims: &record.claims,
         };
-        let token = access::mint(&spec, self.key_state().keys.active())?;
+        let token = access::mint_for_client(
+            &spec,
+            self.config.default_client_id(),
+            self.key_state().keys.active(),
+        )?;
         Ok((token, expires_at))
     }
 
@@ -449,6 +453,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         let (idle_ttl, absolute_ttl) = request.lifetimes(&self.config)?;
         let rng = self.random.as_ref();
         let sid = SessionId::generate(rng)?;
+        self.check_token_fits(sid, &request.subject, &request.claims)?;
         let secret = RefreshSecret::generate(rng)?;
         let now = self.clock.now();
         let subject_record = self
@@ -629,36 +634,178 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         Err(Error::Contention)
     }
 
-    /// The subject's live sessions (not revoked, not expired), newest first.
+    /// One page of the subject's live sessions (not revoked, not expired), newest first.
+    ///
+    /// Pass each page's `cursor` back in [`ListRequest::cursor`] until it is `None`: a page may
+    /// hold fewer than `limit` sessions, even none, and still have a cursor, because one call
+    /// examines at most [`MAX_LIST_SCAN`] index entries. Dead entries met on the way (session
+    /// gone, expired or revoked) are removed from the index, best effort, so later listings
+    /// skip them. Sessions indexed before paginated listing (legacy entries) come after all
+    /// others, in session-id order.
     ///
     /// # Errors
-    /// [`Error::Store`] or [`Error::CorruptRecord`].
-    pub async fn list_sessions(&self, subject: &Subject) -> Result<Vec<SessionInfo>> {
+    /// [`Error::InvalidInput`] naming `limit` unless it is 1 to [`MAX_LIST_LIMIT`];
+    /// [`Error::Store`] (code `store_failed` when the store's list cursor stops advancing:
+    /// the same cursor twice in one call) or [`Error::CorruptRecord`].
+    pub async fn list_sessions(&self, subject: &Subject, page: ListRequest) -> Result<SessionPage> {
+        if !(1..=MAX_LIST_LIMIT).contains(&page.limit) {
+            return Err(Error::input("limit", "must be 1 to MAX_LIST_LIMIT (1000)"));
+        }
         let now = self.clock.now();
         let subject_record = self.repo.subject(subject).await?.map(|s| s.record);
         let mut families: Vec<(FamilyId, Option<FamilyRecord>)> = Vec::new();
-        let mut live = Vec::new();
-        for sid in self.repo.indexed_sessions(subject).await? {
-            let Some(Stored { record, .. }) = self.repo.session(sid).await? else {
-                continue;
-            };
-            if &record.subject != subject || record.is_expired(now) {
-                continue;
+        let mut sessions = Vec::new();
+        let mut seen: Vec<String> = page.cursor.iter().cloned().collect();
+        let mut cursor = page.cursor;
+        let mut scanned = 0;
+        loop {
+            let want = page
+                .limit
+                .saturating_sub(sessions.len())
+                .min(MAX_LIST_SCAN.saturating_sub(scanned));
+            if want == 0 {
+                break;
             }
-            let family = match families.iter().find(|(id, _)| *id == record.family) {
-                Some((_, f)) => f.clone(),
-                None => {
-                    let f = self.repo.family(record.family).await?.map(|f| f.record);
-                    families.push((record.family, f.clone()));
-                    f
+            let index = self
+                .repo
+                .indexed_sessions(subject, cursor.as_deref(), want)
+                .await?;
+            scanned += index.entries.len();
+            for entry in &index.entries {
+                match self
+                    .listed_session(entry, subject, subject_record.as_ref(), &mut families, now)
+                    .await?
+                {
+                    Some(info) => sessions.push(info),
+                    // Best effort: a failed delete only leaves the entry for the next listing.
+                    None => {
+                        let _ = self.repo.remove_index_entry(entry).await;
+                    }
                 }
-            };
-            if crate::logout::is_revoked(&record, family.as_ref(), subject_record.as_ref()) {
-                continue;
             }
-            live.push(SessionInfo::from(&record));
+            match index.cursor {
+                None => {
+                    cursor = None;
+                    break;
+                }
+                Some(next) if seen.contains(&next) => {
+                    return Err(crate::repository::stuck_cursor().into())
+                }
+                Some(next) => {
+                    seen.push(next.clone());
+                    cursor = Some(next);
+                }
+            }
+            if index.entries.is_empty() {
+                // The store paged only empty pages: hand the cursor back rather than spin.
+                break;
+            }
         }
-        live.sort_by_key(|s| std::cmp::Reverse(s.created_at));
-        Ok(live)
+        Ok(SessionPage { sessions, cursor })
     }
+
+    /// Refuses, before anything is stored, claims that would make this session's access tokens
+    /// exceed the default verifier's size bound under any signing key.
+    fn check_token_fits(
+        &self,
+        sid: SessionId,
+        subject: &Subject,
+        claims: &AppClaims,
+    ) -> Result<()> {
+        let spec = AccessTokenSpec {
+            issuer: &self.config.issuer,
+            audience: &self.config.audience,
+            subject: subject.as_str(),
+            session_id: sid,
+            token_id: String::new(),
+            issued_at: Timestamp::EPOCH,
+            expires_at: Timestamp::EPOCH,
+            claims,
+        };
+        access::check_token_size(&spec, self.config.default_client_id())
+    }
+
+    /// The session an index entry names if it is live and the subject's; `None` for a dead
+    /// entry (session gone, another subject's, expired or revoked).
+    async fn listed_session(
+        &self,
+        entry: &IndexedSession,
+        subject: &Subject,
+        subject_record: Option<&SubjectRecord>,
+        families: &mut Vec<(FamilyId, Option<FamilyRecord>)>,
+        now: Timestamp,
+    ) -> Result<Option<SessionInfo>> {
+        let Some(Stored { record, .. }) = self.repo.session(entry.session_id).await? else {
+            return Ok(None);
+        };
+        if &record.subject != subject || record.is_expired(now) {
+            return Ok(None);
+        }
+        let family = match families.iter().find(|(id, _)| *id == record.family) {
+            Some((_, f)) => f.clone(),
+            None => {
+                let f = self.repo.family(record.family).await?.map(|f| f.record);
+                families.push((record.family, f.clone()));
+                f
+            }
+        };
+        if crate::logout::is_revoked(&record, family.as_ref(), subject_record) {
+            return Ok(None);
+        }
+        Ok(Some(SessionInfo::from(&record)))
+    }
+}
+
+/// Sessions per [`Authority::list_sessions`] page unless asked otherwise.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// Largest [`ListRequest::limit`].
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// Most index entries one [`Authority::list_sessions`] call examines (each costs a session read,
+/// and a delete when it is dead), so a subject with many dead entries costs bounded work per page.
+pub const MAX_LIST_SCAN: usize = 1000;
+
+/// Which page of a subject's sessions to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    /// Most sessions in the page: 1 to [`MAX_LIST_LIMIT`] (default [`DEFAULT_LIST_LIMIT`]).
+    pub limit: usize,
+    /// The previous page's [`SessionPage::cursor`]; `None` for the first page.
+    pub cursor: Option<String>,
+}
+
+impl Default for ListRequest {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_LIST_LIMIT,
+            cursor: None,
+        }
+    }
+}
+
+impl ListRequest {
+    /// The first page with at most `limit` sessions.
+    pub fn first(limit: usize) -> Self {
+        Self {
+            limit,
+            cursor: None,
+        }
+    }
+
+    /// The page after `cursor`, with the same limit.
+    pub fn after(mut self, cursor: impl Into<String>) -> Self {
+        self.cursor = Some(cursor.into());
+        self
+    }
+}
+
+/// One page of a subject's live sessions.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SessionPage {
+    /// Live sessions, newest first; possibly fewer than the limit even when more follow.
+    pub sessions: Vec<SessionInfo>,
+    /// Pass back for the next page; `None` when the listing is complete.
+    pub cursor: Option<String>,
 }

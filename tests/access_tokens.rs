@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use webgates_sessions::errors::TokenErrorKind;
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::tokens::access::{
-    check_app_claims, mint, AccessTokenSpec, AppClaims, VerifiedAccessToken,
+    check_app_claims, check_token_size, is_registered_claim, mint, mint_for_client,
+    AccessTokenSpec, AppClaims, VerifiedAccessToken, APPLICATION_SET_CLAIMS,
     DEFAULT_MAX_TOKEN_BYTES, MAX_APP_CLAIMS_BYTES, MAX_NUMERIC_DATE, REGISTERED_CLAIMS,
 };
 use webgates_sessions::{
@@ -1421,17 +1422,7 @@ fn forged_token_with_mistyped_claims_is_a_bad_signature() {
 #[test]
 fn app_claims_with_registered_names_are_refused() {
     let names = [
-        "iss",
-        "sub",
-        "aud",
-        "exp",
-        "nbf",
-        "iat",
-        "jti",
-        "sid",
-        "client_id",
-        "scope",
-        "cnf",
+        "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "cnf",
     ];
     for name in names.iter().chain(REGISTERED_CLAIMS) {
         let mut claims = app_claims();
@@ -2113,4 +2104,303 @@ fn a_zero_max_token_age_is_a_config_error() {
     assert_config_err(&config, "max_token_age");
     config.max_token_age = Some(Duration::from_secs(1));
     config.validate().expect("one second is a bound");
+}
+// RFC 9068 application-set claims (scope, client_id) and the minted client_id
+
+fn claims_of(v: Value) -> AppClaims {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn scope_and_client_id_are_application_claims_with_validated_types() {
+    assert_eq!(APPLICATION_SET_CLAIMS, &["scope", "client_id"]);
+    for name in APPLICATION_SET_CLAIMS {
+        assert!(!is_registered_claim(name), "{name}");
+    }
+    for good in [
+        json!({"scope": "read"}),
+        json!({"scope": "read write openid profile:edit"}),
+        json!({"scope": "!#[]~"}),
+        json!({"client_id": "spa"}),
+        json!({"client_id": "https://app.example/ü", "scope": "a b", "roles": ["x"]}),
+    ] {
+        let claims = claims_of(good.clone());
+        check_app_claims(&claims).unwrap_or_else(|e| panic!("{good}: {e:?}"));
+        let token = mint(&spec(&claims, &SeededRandom::new(1)), &env().key).expect("mint");
+        let verified = env().verifier.verify(&token).expect("verify");
+        for (name, value) in &claims {
+            assert_eq!(verified.claims.get(name), Some(value), "{name}");
+        }
+    }
+    let bad: &[(&str, Value)] = &[
+        ("claims.scope", json!({"scope": ["read"]})),
+        ("claims.scope", json!({"scope": 7})),
+        ("claims.scope", json!({"scope": null})),
+        ("claims.scope", json!({"scope": ""})),
+        ("claims.scope", json!({"scope": " read"})),
+        ("claims.scope", json!({"scope": "read  write"})),
+        ("claims.scope", json!({"scope": "read "})),
+        ("claims.scope", json!({"scope": "a\"b"})),
+        ("claims.scope", json!({"scope": "a\\b"})),
+        ("claims.scope", json!({"scope": "lecture-écrit"})),
+        ("claims.scope", json!({"scope": "a\tb"})),
+        ("claims.client_id", json!({"client_id": ""})),
+        ("claims.client_id", json!({"client_id": 42})),
+        ("claims.client_id", json!({"client_id": {"id": "x"}})),
+        ("claims.client_id", json!({"client_id": "a\nb"})),
+    ];
+    for (field, claims) in bad {
+        let claims = claims_of(claims.clone());
+        for err in [
+            check_app_claims(&claims).expect_err(field),
+            mint(&spec(&claims, &SeededRandom::new(1)), &env().key).expect_err(field),
+        ] {
+            assert!(
+                matches!(&err, Error::InvalidInput { field: f, .. } if f == field),
+                "{claims:?}: {err:?}"
+            );
+            assert_eq!(err.code(), "invalid_input");
+        }
+    }
+}
+
+#[test]
+fn mint_for_client_adds_client_id_unless_the_claims_carry_one() {
+    let e = env();
+    let none = AppClaims::new();
+    let token =
+        mint_for_client(&spec(&none, &SeededRandom::new(2)), "web-app", &e.key).expect("mint");
+    let verified = e.verifier.verify(&token).expect("verify");
+    assert_eq!(verified.claims.get("client_id"), Some(&json!("web-app")));
+    let own = claims_of(json!({"client_id": "cli"}));
+    let token =
+        mint_for_client(&spec(&own, &SeededRandom::new(2)), "web-app", &e.key).expect("mint");
+    let payload: Value = serde_json::from_slice(&unb64(segments(&token)[1])).expect("JSON");
+    assert_eq!(payload["client_id"], "cli");
+    let text = String::from_utf8(unb64(segments(&token)[1])).expect("UTF-8");
+    assert_eq!(text.matches("client_id").count(), 1, "{text}");
+    // `mint` adds nothing.
+    let token = mint(&spec(&none, &SeededRandom::new(2)), &e.key).expect("mint");
+    let payload: Value = serde_json::from_slice(&unb64(segments(&token)[1])).expect("JSON");
+    assert!(payload.get("client_id").is_none());
+}
+
+mod authority_tokens {
+    use super::*;
+    use webgates_sessions::keys::MAX_KID_LEN;
+    use webgates_sessions::services::NoHook;
+    use webgates_sessions::{
+        Authority, AuthorityConfig, IssueRequest, MemoryStore, RenewOutcome, Subject,
+    };
+
+    fn authority(config: AuthorityConfig) -> Authority<Arc<MemoryStore>, NoHook> {
+        let store = Arc::new(MemoryStore::new());
+        Authority::builder(config, KeySet::new(signing_key(3)), store)
+            .clock(Arc::new(ManualClock::new(Timestamp::from_secs(NOW_S))))
+            .random(Arc::new(SeededRandom::new(3)))
+            .build()
+            .expect("authority")
+    }
+
+    fn client_id_of(token: &str) -> Value {
+        let payload: Value = serde_json::from_slice(&unb64(segments(token)[1])).expect("JSON");
+        payload["client_id"].clone()
+    }
+
+    /// Decodes with jwt-compact, an independent implementation, checking the signature first.
+    fn independently_decoded_client_id(a: &Authority<Arc<MemoryStore>>, token: &str) -> String {
+        use jwt_compact::{alg::Ed25519, AlgorithmExt, UntrustedToken};
+        let jwk = a.jwks().keys.into_iter().next().expect("a key");
+        let mut x = [0u8; 32];
+        Base64UrlUnpadded::decode(&jwk.x, &mut x).expect("x");
+        let public = ed25519_dalek::VerifyingKey::from_bytes(&x).expect("public key");
+        let untrusted = UntrustedToken::new(token).expect("untrusted");
+        assert_eq!(untrusted.header().token_type.as_deref(), Some("at+jwt"));
+        let token = Ed25519
+            .validator::<serde_json::Map<String, Value>>(&public)
+            .validate(&untrusted)
+            .expect("signature verifies");
+        token.claims().custom["client_id"]
+            .as_str()
+            .expect("client_id is a string")
+            .to_owned()
+    }
+
+    fn renew(a: &Authority<Arc<MemoryStore>>, refresh: &str) -> String {
+        match block_on(a.renew(refresh)).expect("renew") {
+            RenewOutcome::Renewed(r) => r.access_token,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        futures::executor::block_on(f)
+    }
+
+    #[test]
+    fn every_minted_token_carries_client_id_defaulting_to_the_audience() {
+        let a = authority(AuthorityConfig::new(ISS, AUD));
+        let who = Subject::new(SUB).expect("subject");
+        let issued = block_on(a.issue(IssueRequest::new(who))).expect("issue");
+        assert_eq!(client_id_of(&issued.access_token), json!(AUD));
+        assert_eq!(
+            independently_decoded_client_id(&a, &issued.access_token),
+            AUD
+        );
+        let renewed = renew(&a, &issued.refresh_token);
+        assert_eq!(client_id_of(&renewed), json!(AUD));
+
+        let mut config = AuthorityConfig::new(ISS, AUD);
+        config.client_id = Some("first-party-spa".into());
+        let a = authority(config);
+        let issued =
+            block_on(a.issue(IssueRequest::new(Subject::new(SUB).expect("s")))).expect("issue");
+        assert_eq!(
+            independently_decoded_client_id(&a, &issued.access_token),
+            "first-party-spa"
+        );
+    }
+
+    #[test]
+    fn a_session_sets_its_own_client_id_and_rotations_keep_it() {
+        let a = authority(AuthorityConfig::new(ISS, AUD));
+        let request = IssueRequest::new(Subject::new(SUB).expect("subject"))
+            .with_claims(claims_of(json!({"client_id": "mobile", "scope": "read"})));
+        let issued = block_on(a.issue(request)).expect("issue");
+        assert_eq!(
+            independently_decoded_client_id(&a, &issued.access_token),
+            "mobile"
+        );
+        let mut refresh = issued.refresh_token;
+        for _ in 0..3 {
+            let r = match block_on(a.renew(&refresh)).expect("renew") {
+                RenewOutcome::Renewed(r) => r,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(client_id_of(&r.access_token), json!("mobile"));
+            let verified = a.verify(&r.access_token).expect("verify");
+            assert_eq!(verified.claims["scope"], json!("read"));
+            refresh = r.refresh_token;
+        }
+    }
+
+    #[test]
+    fn a_configured_client_id_is_validated_like_the_audience() {
+        for bad in ["", "a\nb"] {
+            let mut config = AuthorityConfig::new(ISS, AUD);
+            config.client_id = Some(bad.into());
+            let err = config.validate().expect_err(bad);
+            assert!(
+                matches!(
+                    err,
+                    Error::Config {
+                        field: "client_id",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+    }
+
+    /// The largest legal settings: 1,024-byte issuer, audience and client id made of `"` (each
+    /// escaped to two bytes in JSON), a 256-byte subject of `"`, 4 KiB of claims.
+    #[test]
+    fn issue_refuses_tokens_over_the_default_verifier_bound_before_storing_anything() {
+        let quote = |n: usize| "\"".repeat(n);
+        let mut config = AuthorityConfig::new(quote(1024), quote(1024));
+        config.client_id = Some(quote(1024));
+        config.validate().expect("legal settings");
+        let store = Arc::new(MemoryStore::new());
+        let a = Authority::builder(config, KeySet::new(signing_key(3)), store.clone())
+            .clock(Arc::new(ManualClock::new(Timestamp::from_secs(NOW_S))))
+            .random(Arc::new(SeededRandom::new(3)))
+            .build()
+            .expect("authority");
+        let mut claims = AppClaims::new();
+        claims.insert("p".into(), "v".repeat(MAX_APP_CLAIMS_BYTES - 8).into());
+        check_app_claims(&claims).expect("legal claims");
+        let request =
+            IssueRequest::new(Subject::new(quote(256)).expect("legal subject")).with_claims(claims);
+        let err = block_on(a.issue(request)).expect_err("too large");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    field: "claims",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "invalid_input");
+        assert!(err.to_string().contains("DEFAULT_MAX_TOKEN_BYTES"), "{err}");
+        assert!(store.is_empty(), "nothing stored: {:?}", store.keys());
+    }
+
+    #[test]
+    fn the_largest_token_issue_accepts_fits_a_default_verifier_under_any_kid() {
+        // A 1,024-byte issuer and audience (the audience is also the client id): the bound bites
+        // below 4 KiB of claims.
+        let (iss, aud) = ("i".repeat(1024), "a".repeat(1024));
+        let a = authority(AuthorityConfig::new(iss.clone(), aud.clone()));
+        let sized = |n: usize| {
+            let mut claims = AppClaims::new();
+            claims.insert("p".into(), "v".repeat(n).into());
+            claims
+        };
+        // Grow the claims until issue refuses; the last accepted size is the bound.
+        let mut n = 2000;
+        let mut last = None;
+        while n + 8 <= MAX_APP_CLAIMS_BYTES {
+            let request =
+                IssueRequest::new(Subject::new(SUB).expect("subject")).with_claims(sized(n));
+            match block_on(a.issue(request)) {
+                Ok(issued) => last = Some((n, issued)),
+                Err(e) => {
+                    assert_eq!(e.code(), "invalid_input", "{e:?}");
+                    break;
+                }
+            }
+            n += 1;
+        }
+        let (n, issued) = last.expect("something fits");
+        assert!(n + 8 < MAX_APP_CLAIMS_BYTES, "the bound was reached: {n}");
+        assert!(issued.access_token.len() <= DEFAULT_MAX_TOKEN_BYTES);
+        // The check assumed the longest kid and dates: a key with a 128-byte kid of `"` still
+        // mints these claims within the bound at the last representable date.
+        let long_kid =
+            SigningKey::from_seed(&[9; 32], Some(&"\"".repeat(MAX_KID_LEN))).expect("key");
+        let claims = sized(n);
+        let mut widest = spec(&claims, &SeededRandom::new(5));
+        widest.issuer = &iss;
+        widest.audience = &aud;
+        widest.issued_at = Timestamp::from_secs(MAX_NUMERIC_DATE as u64);
+        widest.expires_at = Timestamp::from_secs(MAX_NUMERIC_DATE as u64);
+        let token = mint_for_client(&widest, &aud, &long_kid).expect("fits under any kid");
+        assert!(token.len() <= DEFAULT_MAX_TOKEN_BYTES, "{}", token.len());
+        let verifier = Verifier::new(
+            VerifierConfig::new(iss.clone(), aud.clone()),
+            KeySet::new(signing_key(3)).public_keys(),
+            Arc::new(ManualClock::new(Timestamp::from_secs(NOW_S))),
+        )
+        .expect("default verifier");
+        verifier
+            .verify(&issued.access_token)
+            .expect("fits the default verifier");
+        // And a renewal of it still mints.
+        renew(&a, &issued.refresh_token);
+        // check_token_size agrees on the spec level.
+        let claims = sized(n);
+        let mut s = spec(&claims, &SeededRandom::new(4));
+        s.issuer = &iss;
+        s.audience = &aud;
+        check_token_size(&s, &aud).expect("fits");
+        let bigger = sized(n + 1);
+        s.claims = &bigger;
+        check_token_size(&s, &aud).expect_err("does not fit");
+    }
 }

@@ -15,8 +15,9 @@ use webgates_sessions::errors::StoreError;
 use webgates_sessions::lease::{Lease, LeaseId};
 use webgates_sessions::random::SeededRandom;
 use webgates_sessions::repository::{
-    escape, family_key, index_key, index_key_within, session_key, subject_key, subject_key_within,
-    subject_segment, Repository, MAX_KEY_LEN, MIN_KEY_LIMIT,
+    escape, family_key, index_key, index_key_within, legacy_index_key, legacy_index_key_within,
+    session_key, subject_key, subject_key_within, subject_segment, Repository, INDEX_NAME_LEN,
+    MAX_INDEX_PAGES, MAX_KEY_LEN, MIN_KEY_LIMIT,
 };
 use webgates_sessions::session::{
     CurrentSecret, FamilyId, FamilyRecord, PreviousSecret, Revocation, RevocationReason, SessionId,
@@ -416,6 +417,263 @@ fn failing_backend_fails_the_first_case() {
     assert!(failure.to_string().contains(CASES[0].name));
 }
 
+/// (h) Versions are per-key write counters that restart when the key is deleted, so a version
+/// read before a delete matches the re-created key.
+#[derive(Default)]
+struct CountsVersionsPerKey {
+    inner: MemoryStore,
+    /// key → (writes since creation, the inner store's version).
+    versions: std::sync::Mutex<std::collections::HashMap<String, (u64, Version)>>,
+}
+
+impl Store for CountsVersionsPerKey {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        let found = self.inner.get(key).await?;
+        let versions = self.versions.lock().expect("lock");
+        Ok(found.map(|e| Entry {
+            value: e.value,
+            version: Version(versions.get(key).map_or(0, |v| v.0).to_string()),
+        }))
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        let expect = match expect {
+            Expect::Version(v) => match self.versions.lock().expect("lock").get(key) {
+                Some((count, inner)) if v.0 == count.to_string() => Expect::Version(inner.clone()),
+                _ => Expect::Version(Version("no such version".into())),
+            },
+            other => other,
+        };
+        match self.inner.put(key, value, expect, expires).await? {
+            PutOutcome::Written(inner) => {
+                let mut versions = self.versions.lock().expect("lock");
+                let count = versions.get(key).map_or(0, |v| v.0) + 1;
+                versions.insert(key.to_owned(), (count, inner));
+                Ok(PutOutcome::Written(Version(count.to_string())))
+            }
+            PutOutcome::Conflict => Ok(PutOutcome::Conflict),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.versions.lock().expect("lock").remove(key);
+        self.inner.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.list(prefix, cursor, limit).await
+    }
+}
+
+#[test]
+fn store_reusing_versions_after_delete_fails_version_not_reused_after_recreate() {
+    let failure = run_broken(&CountsVersionsPerKey::default());
+    assert_eq!(
+        failure.case, "version_not_reused_after_recreate",
+        "{failure}"
+    );
+}
+
+/// A store whose `list` pages `order(keys under the prefix)` with the cursor as an offset into
+/// that order: `sort` breaks the ordering rule, the offset the rule that a cursor survives
+/// deletes (as `OFFSET n` paging in SQL does).
+struct ListsBy {
+    inner: MemoryStore,
+    sort: fn(&mut Vec<String>),
+}
+
+impl Store for ListsBy {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.inner.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let mut keys = self.inner.list(prefix, None, usize::MAX - 1).await?.keys;
+        (self.sort)(&mut keys);
+        let offset: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let page: Vec<String> = keys.iter().skip(offset).take(limit).cloned().collect();
+        let next = offset + page.len();
+        Ok(ListPage {
+            cursor: (next < keys.len()).then(|| next.to_string()),
+            keys: page,
+        })
+    }
+}
+
+#[test]
+fn store_listing_in_case_insensitive_order_fails_list_byte_order() {
+    let failure = run_broken(&ListsBy {
+        inner: MemoryStore::new(),
+        sort: |keys| keys.sort_by_key(|k| k.to_lowercase()),
+    });
+    assert_eq!(failure.case, "list_byte_order", "{failure}");
+}
+
+#[test]
+fn store_paging_by_offset_fails_list_cursor_survives_deletes() {
+    let failure = run_broken(&ListsBy {
+        inner: MemoryStore::new(),
+        sort: |_| {},
+    });
+    assert_eq!(failure.case, "list_cursor_survives_deletes", "{failure}");
+}
+
+/// A store that hands back the cursor it was given forever.
+struct StuckCursor(MemoryStore);
+
+impl Store for StuckCursor {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.0.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.0.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        let first = self.0.list(prefix, None, limit).await?;
+        Ok(ListPage {
+            cursor: cursor.map(str::to_owned).or(first.cursor),
+            keys: first.keys,
+        })
+    }
+}
+
+#[test]
+fn store_whose_cursor_never_advances_fails_list_pagination_at_once() {
+    let failure = run_broken(&StuckCursor(MemoryStore::new()));
+    assert_eq!(failure.case, "list_pagination", "{failure}");
+    assert!(failure.detail.contains("cursor it was given"), "{failure}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The repository over unusual list pages
+
+/// KV-style: every store page is preceded by an empty page that carries a cursor.
+struct EmptyPagesFirst(MemoryStore);
+
+impl Store for EmptyPagesFirst {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.0.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        self.0.put(key, value, expect, expires).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        match cursor.and_then(|c| c.strip_prefix("then:")) {
+            Some(inner) => {
+                let inner = (!inner.is_empty()).then_some(inner);
+                let page = self.0.list(prefix, inner, limit).await?;
+                Ok(page)
+            }
+            None => Ok(ListPage {
+                keys: Vec::new(),
+                cursor: Some(format!("then:{}", cursor.unwrap_or(""))),
+            }),
+        }
+    }
+}
+
+#[test]
+fn repository_pages_past_empty_pages_that_carry_a_cursor() {
+    let rng = SeededRandom::new(12);
+    let store = EmptyPagesFirst(MemoryStore::new());
+    // An empty page with a cursor is within the contract.
+    block_on(conformance::run(&store, "ns")).expect("conforms");
+    let repo = Repository::new(store);
+    let who = Subject::new("kv").expect("subject");
+    let mut want = Vec::new();
+    for _ in 0..5 {
+        let rec = session_record(&rng, &who);
+        block_on(repo.index_session(&rec)).expect("index");
+        want.push(rec.sid);
+    }
+    want.sort();
+    let page = block_on(repo.indexed_sessions(&who, None, 100)).expect("list");
+    let mut got: Vec<SessionId> = page.entries.iter().map(|e| e.session_id).collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(page.cursor, None);
+    const { assert!(MAX_INDEX_PAGES >= 2) };
+}
+
+#[test]
+fn store_errors_display_their_kind_and_message_and_are_std_errors() {
+    let transient = StoreError::unavailable("connection reset");
+    let permanent = StoreError::permanent("value too large");
+    assert_eq!(transient.to_string(), "store unavailable: connection reset");
+    assert_eq!(permanent.to_string(), "store failed: value too large");
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(permanent.clone());
+    assert_eq!(boxed.to_string(), "store failed: value too large");
+    // The crate error names the store error as its source.
+    let err = Error::from(transient);
+    let source = std::error::Error::source(&err).expect("a source");
+    assert_eq!(source.to_string(), "store unavailable: connection reset");
+    assert_eq!(err.code(), "store_unavailable");
+}
+
 // ---------------------------------------------------------------------------------------------
 // MemoryStore specifics
 // ---------------------------------------------------------------------------------------------
@@ -595,10 +853,61 @@ fn keys_follow_the_documented_schema() {
     assert_eq!(session_key(sid), format!("s/{sid}"));
     assert_eq!(family_key(fam), format!("f/{fam}"));
     assert_eq!(subject_key(&subject), "u/alice@example.com");
+    // Newest first: `-`, 12 hex digits of 0xFFFF_FFFF_FFFF - ms, `.`, the id's bytes in base64url.
+    let inverted = 0xFFFF_FFFF_FFFF_u64 - CREATED.as_millis();
+    let name = format!("-{inverted:012x}.{}", sid_b64(sid));
+    assert_eq!(name.len(), INDEX_NAME_LEN);
     assert_eq!(
-        index_key(&subject, sid),
+        index_key(&subject, CREATED, sid),
+        format!("u/alice@example.com/{name}")
+    );
+    assert_eq!(
+        legacy_index_key(&subject, sid),
         format!("u/alice@example.com/{sid}")
     );
+    assert_eq!(sid.to_string().len(), INDEX_NAME_LEN);
+}
+
+/// The creation time index keys are built with in these tests.
+const CREATED: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+fn sid_b64(sid: SessionId) -> String {
+    let hex: String = sid.to_string().chars().filter(|c| *c != '-').collect();
+    let bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect();
+    <base64ct::Base64UrlUnpadded as base64ct::Encoding>::encode_string(&bytes)
+}
+
+#[test]
+fn index_keys_sort_newest_first_and_before_legacy_entries() {
+    let rng = SeededRandom::new(8);
+    let subject = Subject::new("alice").expect("subject");
+    let times = [
+        0,
+        1,
+        999,
+        1_000,
+        1_800_000_000_000,
+        1_800_000_000_001,
+        u64::MAX,
+    ];
+    let mut keys: Vec<(u64, String)> = times
+        .iter()
+        .map(|ms| {
+            let sid = SessionId::generate(&rng).expect("sid");
+            (*ms, index_key(&subject, Timestamp::from_millis(*ms), sid))
+        })
+        .collect();
+    keys.sort_by(|a, b| a.1.as_bytes().cmp(b.1.as_bytes()));
+    let order: Vec<u64> = keys.iter().map(|k| k.0).collect();
+    let mut newest_first = times.to_vec();
+    newest_first.reverse();
+    assert_eq!(order, newest_first);
+    for _ in 0..64 {
+        let legacy = legacy_index_key(&subject, SessionId::generate(&rng).expect("sid"));
+        assert!(keys.iter().all(|(_, k)| k.as_bytes() < legacy.as_bytes()));
+    }
 }
 
 #[test]
@@ -610,8 +919,10 @@ fn subjects_with_slashes_cannot_collide_with_index_entries() {
     let a_b_esc = Subject::new("a%2Fb").expect("subject");
 
     assert_eq!(subject_key(&a_b), "u/a%2Fb");
-    assert_eq!(index_key(&a, sid), format!("u/a/{sid}"));
-    assert_eq!(index_key(&a_b, sid), format!("u/a%2Fb/{sid}"));
+    assert_eq!(legacy_index_key(&a, sid), format!("u/a/{sid}"));
+    assert_eq!(legacy_index_key(&a_b, sid), format!("u/a%2Fb/{sid}"));
+    assert!(index_key(&a, CREATED, sid).starts_with("u/a/-"));
+    assert!(index_key(&a_b, CREATED, sid).starts_with("u/a%2Fb/-"));
 
     let subjects = [&a, &a_b, &a_b_esc];
     for (i, s) in subjects.iter().enumerate() {
@@ -621,11 +932,12 @@ fn subjects_with_slashes_cannot_collide_with_index_entries() {
             }
             let under = format!("{}/", subject_key(t));
             assert!(
-                !index_key(s, sid).starts_with(&under),
+                !index_key(s, CREATED, sid).starts_with(&under),
                 "index entry of {s:?} is listed under {t:?}"
             );
             assert_ne!(subject_key(s), subject_key(t));
-            assert_ne!(index_key(s, sid), subject_key(t));
+            assert_ne!(index_key(s, CREATED, sid), subject_key(t));
+            assert!(!legacy_index_key(s, sid).starts_with(&under));
         }
     }
     // Without escaping, "a/b" would be read as subject "a" with index entry "b": the subject
@@ -641,11 +953,14 @@ fn key_limits_digest_exactly_the_subjects_whose_index_keys_would_not_fit() {
     let fits = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(146))).expect("subject");
     let over = Subject::new(format!("{}{}", " ".repeat(109), "a".repeat(147))).expect("subject");
     let longest = Subject::new("é".repeat(128)).expect("subject");
-    assert_eq!(index_key(&fits, sid).len(), 512);
-    assert_eq!(index_key(&longest, sid).len(), MAX_KEY_LEN);
+    assert_eq!(index_key(&fits, CREATED, sid).len(), 512);
+    assert_eq!(index_key(&longest, CREATED, sid).len(), MAX_KEY_LEN);
 
     for limit in [None, Some(512)] {
-        assert_eq!(index_key_within(&fits, sid, limit), index_key(&fits, sid));
+        assert_eq!(
+            index_key_within(&fits, CREATED, sid, limit),
+            index_key(&fits, CREATED, sid)
+        );
         assert_eq!(subject_key_within(&fits, limit), subject_key(&fits));
     }
     for s in [&over, &longest] {
@@ -658,11 +973,12 @@ fn key_limits_digest_exactly_the_subjects_whose_index_keys_would_not_fit() {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(
-            index_key_within(s, sid, Some(512)),
+            legacy_index_key_within(s, sid, Some(512)),
             format!("u/{seg}/{sid}")
         );
+        assert!(index_key_within(s, CREATED, sid, Some(512)).starts_with(&format!("u/{seg}/-")));
         assert_eq!(subject_key_within(s, Some(512)), format!("u/{seg}"));
-        assert!(index_key_within(s, sid, Some(MIN_KEY_LIMIT)).len() <= MIN_KEY_LIMIT);
+        assert!(index_key_within(s, CREATED, sid, Some(MIN_KEY_LIMIT)).len() <= MIN_KEY_LIMIT);
     }
     assert_ne!(
         subject_segment(&over, Some(512)),
@@ -698,23 +1014,20 @@ fn index_listing_is_per_subject_through_the_repository() {
     };
     block_on(repo.put_subject(&subj_ab, Expect::Any, Timestamp::from_secs(10))).expect("put");
 
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a)).expect("list a"),
-        vec![rec_a.sid]
-    );
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a_b)).expect("list a/b"),
-        vec![rec_ab.sid]
-    );
+    let listed = |subject: &Subject| -> Vec<SessionId> {
+        block_on(repo.indexed_sessions(subject, None, 100))
+            .expect("list")
+            .entries
+            .into_iter()
+            .map(|e| e.session_id)
+            .collect()
+    };
+    assert_eq!(listed(&a), vec![rec_a.sid]);
+    assert_eq!(listed(&a_b), vec![rec_ab.sid]);
 
-    block_on(repo.unindex_session(&a, rec_a.sid)).expect("unindex");
-    assert!(block_on(repo.indexed_sessions(&a))
-        .expect("list a")
-        .is_empty());
-    assert_eq!(
-        block_on(repo.indexed_sessions(&a_b)).expect("list a/b"),
-        vec![rec_ab.sid]
-    );
+    block_on(repo.unindex_session(&rec_a)).expect("unindex");
+    assert!(listed(&a).is_empty());
+    assert_eq!(listed(&a_b), vec![rec_ab.sid]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -189,10 +189,15 @@ impl WasmAuthority {
             Err(e) => return reject(e),
         };
         future_to_promise(async move {
+            // One page of up to MAX_LIST_LIMIT sessions until `listSessions(subject, { limit,
+            // cursor })` is exposed.
+            let request =
+                webgates_sessions::ListRequest::first(webgates_sessions::services::MAX_LIST_LIMIT);
             let list = inner
-                .list_sessions(&subject)
+                .list_sessions(&subject, request)
                 .await
-                .map_err(|e| core_error(&e))?;
+                .map_err(|e| core_error(&e))?
+                .sessions;
             let out = Array::new();
             for s in &list {
                 out.push(&convert::session_info(s, &subject));

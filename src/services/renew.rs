@@ -191,11 +191,19 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
             .refresh_claims(&info, &record.subject, &record.claims)
             .await
         {
-            Ok(claims) if check_app_claims(&claims).is_ok() => Ok(claims),
+            Ok(claims)
+                if check_app_claims(&claims)
+                    .and_then(|()| self.check_token_fits(record.sid, &record.subject, &claims))
+                    .is_ok() =>
+            {
+                Ok(claims)
+            }
             Ok(_) => {
                 self.release_lease(record, version.clone()).await;
                 Err(Error::Hook {
-                    message: "returned claims with a registered name or over 4 KiB".into(),
+                    message: "returned claims with a registered or mistyped name, over 4 KiB, \
+                              or too large for an access token"
+                        .into(),
                 })
             }
             Err(HookError(message)) => {
@@ -382,7 +390,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                     return Ok(Attempt::Retry);
                 }
                 // Best effort, as in `revoke`: listing skips revoked sessions anyway.
-                let _ = self.repo.unindex_session(&record.subject, record.sid).await;
+                let _ = self.repo.unindex_session(&record).await;
                 self.emit(Event::LoggedOut {
                     session_id: sid,
                     subject: record.subject.clone(),

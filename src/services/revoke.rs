@@ -10,7 +10,7 @@ use crate::session::{
 };
 use crate::store::{Expect, Store};
 
-use super::{Attempt, Authority, ClaimsHook, CLOCK_SKEW_MARGIN};
+use super::{Attempt, Authority, ClaimsHook, CLOCK_SKEW_MARGIN, DEFAULT_LIST_LIMIT};
 
 const LOGOUT: RevocationReason = RevocationReason::Logout;
 
@@ -92,7 +92,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         }
         // Best effort: the revocation has landed; listing skips revoked sessions anyway and the
         // entry expires with the session.
-        let _ = self.repo.unindex_session(&record.subject, record.sid).await;
+        let _ = self.repo.unindex_session(&record).await;
         Ok(Attempt::Done(live))
     }
 
@@ -161,22 +161,41 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         epoch: u64,
         now: Timestamp,
     ) -> Result<bool> {
-        for sid in self.repo.indexed_sessions(&before.subject).await? {
-            let Some(Stored { record, .. }) = self.repo.session(sid).await? else {
-                continue;
-            };
-            if record.subject != before.subject
-                || record.subject_epoch >= epoch
-                || record.revoked.is_some()
-                || record.is_expired(now)
-            {
-                continue;
+        let mut cursor: Option<String> = None;
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let page = self
+                .repo
+                .indexed_sessions(&before.subject, cursor.as_deref(), DEFAULT_LIST_LIMIT)
+                .await?;
+            for entry in &page.entries {
+                let Some(Stored { record, .. }) = self.repo.session(entry.session_id).await? else {
+                    continue;
+                };
+                if record.subject != before.subject
+                    || record.subject_epoch >= epoch
+                    || record.revoked.is_some()
+                    || record.is_expired(now)
+                {
+                    continue;
+                }
+                let family = self.repo.family(record.family).await?.map(|f| f.record);
+                if !is_revoked(&record, family.as_ref(), Some(before)) {
+                    return Ok(true);
+                }
             }
-            let family = self.repo.family(record.family).await?.map(|f| f.record);
-            if !is_revoked(&record, family.as_ref(), Some(before)) {
-                return Ok(true);
+            match page.cursor {
+                None => return Ok(false),
+                // Index pages newest first, so a live session is met early; a cursor that comes
+                // back again means the store's paging does not advance.
+                Some(next) if seen.contains(&next) => {
+                    return Err(crate::repository::stuck_cursor().into())
+                }
+                Some(next) => {
+                    seen.push(next.clone());
+                    cursor = Some(next);
+                }
             }
         }
-        Ok(false)
     }
 }

@@ -58,6 +58,10 @@ pub const CASES: &[CaseInfo] = &[
         description: "delete(k) makes get(k) None; deleting a missing key succeeds; put(k, v, Absent) after delete is Written.",
     },
     CaseInfo {
+        name: "version_not_reused_after_recreate",
+        description: "put(k, v, Absent) is Written(ver1); after delete(k) and put(k, v, Absent) again (Written(ver2)), ver2 != ver1 and put(k, w, Version(ver1)) is Conflict: a version read before a delete never matches the re-created key.",
+    },
+    CaseInfo {
         name: "list_prefix_exact",
         description: "with keys p/a, p/b, p/c, a key equal to the prefix stem 'p' and a sibling 'p0/x', list('p/') yields exactly p/a, p/b, p/c in ascending order.",
     },
@@ -66,8 +70,16 @@ pub const CASES: &[CaseInfo] = &[
         description: "with 5 keys under a prefix, list(prefix, cursor, 2) pages yield every key exactly once, in order, each page at most 2 keys, the last page with cursor None.",
     },
     CaseInfo {
+        name: "list_byte_order",
+        description: "keys under a prefix ending in '-', '.', '0', '9', 'A', 'Z', '_', 'a', 'z', '~', '%7E' and 'a-b' list in ascending byte order (as COLLATE \"C\" sorts), not locale or case-insensitive order.",
+    },
+    CaseInfo {
+        name: "list_cursor_survives_deletes",
+        description: "with 6 keys under a prefix, paging with limit 2 and deleting each page's keys before asking for the next still yields every key exactly once, in order.",
+    },
+    CaseInfo {
         name: "list_empty",
-        description: "list of a prefix with no keys yields no keys and cursor None.",
+        description: "list of a prefix with no keys yields no keys, ending with cursor None (possibly after empty pages that carry a cursor).",
     },
     CaseInfo {
         name: "expiry_hint_accepted",
@@ -162,6 +174,9 @@ async fn list_all<S: Store + ?Sized>(
             .list(prefix, cursor.as_deref(), limit)
             .await
             .map_err(|e| format!("list({prefix}) failed: {}", e.message))?;
+        if page.cursor.is_some() && page.cursor == cursor {
+            return Err(format!("list({prefix}) returned the cursor it was given"));
+        }
         cursor = page.cursor.clone();
         pages.push(page);
         if cursor.is_none() {
@@ -281,6 +296,18 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
                 .map_err(|e| format!("deleting a missing key failed: {}", e.message))?;
             written(s, &k, b"again", Expect::Absent).await.map(|_| ())
         }
+        "version_not_reused_after_recreate" => {
+            let v1 = written(s, &k, b"same", Expect::Absent).await?;
+            s.delete(&k).await.map_err(|e| e.message)?;
+            let v2 = written(s, &k, b"same", Expect::Absent).await?;
+            check(v1 != v2, || {
+                format!("the re-created key got the deleted one's version {v1:?}")
+            })?;
+            let r = put(s, &k, b"late", Expect::Version(v1)).await?;
+            check(r == PutOutcome::Conflict, || {
+                "a version from before the delete matched the re-created key".into()
+            })
+        }
         "list_prefix_exact" => {
             for key in ["p/b", "p/a", "p/c", "p", "p0/x"] {
                 written(s, &format!("{p}{key}"), b"1", Expect::Any).await?;
@@ -305,13 +332,51 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
             let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
             check(keys == want, || format!("paged listing gave {keys:?}"))
         }
+        "list_byte_order" => {
+            let names = [
+                "-", ".", "0", "9", "A", "Z", "_", "a", "z", "~", "%7E", "a-b",
+            ];
+            for name in names.iter().rev() {
+                written(s, &format!("{p}o/{name}"), b"1", Expect::Any).await?;
+            }
+            let mut want: Vec<String> = names.iter().map(|n| format!("{p}o/{n}")).collect();
+            want.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            let pages = list_all(s, &format!("{p}o/"), 5).await?;
+            let keys: Vec<String> = pages.into_iter().flat_map(|pg| pg.keys).collect();
+            check(keys == want, || {
+                format!("listed {keys:?}, byte order is {want:?}")
+            })
+        }
+        "list_cursor_survives_deletes" => {
+            let want: Vec<String> = (0..6).map(|i| format!("{p}d/{i}")).collect();
+            for key in &want {
+                written(s, key, b"1", Expect::Any).await?;
+            }
+            let prefix = format!("{p}d/");
+            let mut keys = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..100 {
+                let page = s
+                    .list(&prefix, cursor.as_deref(), 2)
+                    .await
+                    .map_err(|e| format!("list({prefix}) failed: {}", e.message))?;
+                for key in &page.keys {
+                    s.delete(key).await.map_err(|e| e.message)?;
+                }
+                keys.extend(page.keys);
+                cursor = page.cursor;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            check(keys == want, || {
+                format!("deleting while paging listed {keys:?}")
+            })
+        }
         "list_empty" => {
-            let page = s
-                .list(&format!("{p}none/"), None, 10)
-                .await
-                .map_err(|e| e.message)?;
-            check(page.keys.is_empty() && page.cursor.is_none(), || {
-                format!("got {page:?}")
+            let pages = list_all(s, &format!("{p}none/"), 10).await?;
+            check(pages.iter().all(|pg| pg.keys.is_empty()), || {
+                format!("got {pages:?}")
             })
         }
         "expiry_hint_accepted" => {

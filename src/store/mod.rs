@@ -56,15 +56,34 @@ pub enum PutOutcome {
 pub struct ListPage {
     /// Keys starting with the prefix, in ascending byte order.
     pub keys: Vec<String>,
-    /// Pass back to get the next page; `None` when this was the last.
+    /// Pass back to get the next page; `None` when this was the last. A page may be empty and
+    /// still have a cursor.
     pub cursor: Option<String>,
 }
 
 /// A key-value store with per-key linearizable compare-and-set.
 ///
 /// Futures are `Send` natively (multi-threaded servers) and unconstrained on wasm (JS promises).
-/// `expires` is only a garbage-collection hint: the library decides validity from timestamps in
-/// its records, so a store may drop an entry after `expires` or keep it forever.
+/// The rules, each checked by a [`conformance`] case:
+///
+/// - **Versions** are opaque and never reused for a key, not even after the key is deleted and
+///   created again: a version read before a delete must not satisfy [`Expect::Version`] on the
+///   re-created key (`version_not_reused_after_recreate`).
+/// - **Ordering**: [`Store::list`] returns keys in ascending *byte* order of their UTF-8
+///   encoding, not locale or case-insensitive order (SQL: `ORDER BY key COLLATE "C"`; Redis: a
+///   sorted set, since `SCAN` is unordered). The repository's newest-first index depends on it.
+/// - **Cursors** are opaque strings the store hands out; a page carries one exactly when more
+///   keys may follow. A page may be empty and still carry a cursor (KV-style list APIs do): the
+///   caller keeps paging. A cursor must advance (never the one it was given), must stay valid
+///   when keys are deleted or added meanwhile (keys present throughout are listed exactly once;
+///   no `OFFSET` paging), and must never widen a listing beyond its prefix, whatever string is
+///   passed back (cursors may come back from clients).
+/// - **Expiry hints** (`expires`) are for garbage collection only: the library decides validity
+///   from timestamps in its records, so a store may drop an entry after `expires` or keep it
+///   forever, but never before.
+/// - **Values** are opaque bytes (UTF-8 JSON for every record this crate writes) up to at least
+///   64 KiB, returned byte for byte; keys are ASCII up to
+///   [`MAX_KEY_LEN`](crate::repository::MAX_KEY_LEN) bytes or [`Store::max_key_len`].
 ///
 /// # Example
 ///
@@ -178,7 +197,9 @@ pub trait Store: MaybeSendSync {
     /// Removes `key`; removing a missing key succeeds.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend;
 
-    /// Lists keys starting with `prefix`, at most `limit` per page, resuming after `cursor`.
+    /// Lists keys starting with `prefix` in ascending byte order, at most `limit` per page,
+    /// resuming after `cursor` (a cursor this store returned, or any string: see the cursor
+    /// rules above).
     fn list(
         &self,
         prefix: &str,

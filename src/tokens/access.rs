@@ -23,41 +23,78 @@ pub type AppClaims = Map<String, Value>;
 /// The `typ` header of every token this crate mints (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// Claim names the library owns; application claims may not use them.
+/// Claim names the library sets or reserves: application claims may not use them.
 pub const REGISTERED_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "nbf",
-    "iat",
-    "jti",
-    "sid",
-    "client_id",
-    "scope",
-    "cnf",
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "cnf",
 ];
 
-/// Default bound on an access token's length, checked before any parsing.
+/// RFC 9068 claims an application may set, with validated types: `scope`, a string of
+/// space-separated RFC 6749 scope tokens, and `client_id`, a non-empty string without control
+/// characters (which replaces the authority's configured client id in that session's tokens).
+pub const APPLICATION_SET_CLAIMS: &[&str] = &["scope", "client_id"];
+
+/// Default bound on an access token's length, checked before any parsing. The authority never
+/// mints a longer token (issue refuses first, see [`check_token_size`]), so its tokens always fit
+/// a default [`Verifier`].
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Largest serialized application-claims object accepted at issue time.
 pub const MAX_APP_CLAIMS_BYTES: usize = 4 * 1024;
 
-/// Checks that application claims use no registered name and fit the size bound.
-///
-/// # Errors
-/// [`Error::InvalidInput`] naming `claims`.
-pub fn check_app_claims(claims: &AppClaims) -> Result<()> {
-    if claims
-        .keys()
-        .any(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
-    {
+/// Whether the library sets or reserves the claim `name`: the one predicate behind
+/// [`check_app_claims`] and [`mint`].
+pub fn is_registered_claim(name: &str) -> bool {
+    REGISTERED_CLAIMS.contains(&name)
+}
+
+/// Checks that application claims use no registered name and that `scope` and `client_id`, when
+/// present, have their RFC 9068 types.
+fn check_claim_names(claims: &AppClaims) -> Result<()> {
+    if claims.keys().any(|k| is_registered_claim(k)) {
         return Err(Error::input(
             "claims",
             "application claims may not use registered claim names",
         ));
     }
+    if let Some(scope) = claims.get("scope") {
+        if !scope.as_str().is_some_and(is_scope) {
+            return Err(Error::input(
+                "claims.scope",
+                "must be a string of space-separated RFC 6749 scope tokens",
+            ));
+        }
+    }
+    if let Some(client_id) = claims.get("client_id") {
+        if !client_id
+            .as_str()
+            .is_some_and(|c| !c.is_empty() && !c.chars().any(char::is_control))
+        {
+            return Err(Error::input(
+                "claims.client_id",
+                "must be a non-empty string without control characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// RFC 6749 §3.3: `scope-token *( SP scope-token )`, `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+fn is_scope(s: &str) -> bool {
+    s.split(' ').all(|token| {
+        !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+    })
+}
+
+/// Checks that application claims use no registered name, that `scope` and `client_id` are
+/// well typed, and that the claims fit the size bound.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming `claims`, `claims.scope` or `claims.client_id`.
+pub fn check_app_claims(claims: &AppClaims) -> Result<()> {
+    check_claim_names(claims)?;
     let size = serde_json::to_vec(claims)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);
@@ -112,6 +149,8 @@ struct MintClaims<'a> {
     aud: &'a str,
     jti: &'a str,
     sid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
     #[serde(flatten)]
     extra: &'a AppClaims,
 }
@@ -123,28 +162,55 @@ fn numeric_date(t: Timestamp) -> Option<i64> {
         .filter(|s| *s <= MAX_NUMERIC_DATE)
 }
 
-/// Signs an access token with `key`.
+/// Signs an access token with `key`, with exactly the spec's claims (`client_id` only if the
+/// application claims carry one; the authority mints with [`mint_for_client`]).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] if the claims use a registered name, a time is out of the JWT range or
-/// the claims cannot be serialized.
+/// [`Error::InvalidInput`] if the claims use a registered name or mistype `scope`/`client_id`, a
+/// time is out of the JWT range, the claims cannot be serialized, or the token would exceed
+/// [`DEFAULT_MAX_TOKEN_BYTES`].
 pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
-    if spec
-        .claims
-        .keys()
-        .any(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
-    {
-        return Err(Error::input(
-            "claims",
-            "application claims may not use registered claim names",
-        ));
-    }
+    mint_claims(spec, None, key)
+}
+
+/// Like [`mint`], with RFC 9068's required `client_id`: the application claim when the session
+/// set one, else `default_client_id`.
+///
+/// # Errors
+/// As [`mint`].
+pub fn mint_for_client(
+    spec: &AccessTokenSpec<'_>,
+    default_client_id: &str,
+    key: &SigningKey,
+) -> Result<String> {
+    mint_claims(spec, Some(default_client_id), key)
+}
+
+fn mint_claims(
+    spec: &AccessTokenSpec<'_>,
+    default_client_id: Option<&str>,
+    key: &SigningKey,
+) -> Result<String> {
+    check_claim_names(spec.claims)?;
     let header = MintHeader {
         alg: key.algorithm().name(),
         kid: key.kid().as_str(),
         typ: ACCESS_TOKEN_TYPE,
     };
-    let claims = MintClaims {
+    let claims = mint_payload(spec, default_client_id)?;
+    let token = compact::sign(&header, &claims, key)
+        .map_err(|_| Error::input("claims", "cannot be serialized"))?;
+    if token.len() > DEFAULT_MAX_TOKEN_BYTES {
+        return Err(too_large());
+    }
+    Ok(token)
+}
+
+fn mint_payload<'a>(
+    spec: &'a AccessTokenSpec<'_>,
+    default_client_id: Option<&'a str>,
+) -> Result<MintClaims<'a>> {
+    Ok(MintClaims {
         exp: numeric_date(spec.expires_at).ok_or(Error::input("expires_at", "out of range"))?,
         iat: numeric_date(spec.issued_at).ok_or(Error::input("now", "out of range"))?,
         iss: spec.issuer,
@@ -152,9 +218,52 @@ pub fn mint(spec: &AccessTokenSpec<'_>, key: &SigningKey) -> Result<String> {
         aud: spec.audience,
         jti: &spec.token_id,
         sid: spec.session_id.to_string(),
+        client_id: default_client_id.filter(|_| !spec.claims.contains_key("client_id")),
         extra: spec.claims,
+    })
+}
+
+fn too_large() -> Error {
+    Error::input(
+        "claims",
+        "with this subject and configuration the access token would exceed DEFAULT_MAX_TOKEN_BYTES",
+    )
+}
+
+/// Checks, before anything is stored, that every token [`mint_for_client`] could produce for
+/// these settings fits [`DEFAULT_MAX_TOKEN_BYTES`]: whatever the signing key's `kid` (up to
+/// [`MAX_KID_LEN`](crate::keys::MAX_KID_LEN) bytes, each escaped) and the times (up to
+/// [`MAX_NUMERIC_DATE`]). `spec`'s times, `jti` and `sid` are replaced by their widest forms.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming `claims` when the largest such token would be too long.
+pub fn check_token_size(spec: &AccessTokenSpec<'_>, default_client_id: &str) -> Result<()> {
+    let widest = AccessTokenSpec {
+        token_id: "0".repeat(36),
+        issued_at: Timestamp::from_secs(MAX_NUMERIC_DATE.unsigned_abs()),
+        expires_at: Timestamp::from_secs(MAX_NUMERIC_DATE.unsigned_abs()),
+        ..spec.clone()
     };
-    compact::sign(&header, &claims, key).map_err(|_| Error::input("claims", "cannot be serialized"))
+    let claims = mint_payload(&widest, Some(default_client_id))?;
+    let kid = "\"".repeat(crate::keys::MAX_KID_LEN);
+    let header = MintHeader {
+        alg: "EdDSA",
+        kid: &kid,
+        typ: ACCESS_TOKEN_TYPE,
+    };
+    let json_len = |bytes: serde_json::Result<Vec<u8>>| bytes.map(|b| b.len()).ok();
+    let (Some(header_len), Some(payload_len)) = (
+        json_len(serde_json::to_vec(&header)),
+        json_len(serde_json::to_vec(&claims)),
+    ) else {
+        return Err(Error::input("claims", "cannot be serialized"));
+    };
+    // Unpadded base64url: 4 characters per 3 bytes, rounded up; the signature is 64 bytes.
+    let b64 = |n: usize| (4 * n).div_ceil(3);
+    if b64(header_len) + 1 + b64(payload_len) + 1 + b64(64) > DEFAULT_MAX_TOKEN_BYTES {
+        return Err(too_large());
+    }
+    Ok(())
 }
 
 /// The protected header as received. Only the members the policy reads are decoded; `jku`,
