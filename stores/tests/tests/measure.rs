@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use webgates_sessions::events::EventLog;
-use webgates_sessions::store::Store;
+use webgates_sessions::store::{Expect, PutOutcome, Store};
 use webgates_sessions::Authority;
 use webgates_sessions_redis::RedisStore;
 use webgates_sessions_sqlx::{PostgresStore, SqliteStore};
@@ -18,6 +18,26 @@ use webgates_sessions_stores_tests::*;
 const N: usize = 300;
 
 async fn report<S: Store>(engine: &str, store: S) {
+    // The floor: one bare compare-and-set round trip on the same engine.
+    let key = format!("bench/{}/k", fresh_namespace(engine));
+    let mut version = match store.put(&key, b"0".to_vec(), Expect::Absent, None).await {
+        Ok(PutOutcome::Written(v)) => v,
+        other => panic!("{engine}: first put gave {other:?}"),
+    };
+    let mut cas = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = std::time::Instant::now();
+        match store
+            .put(&key, b"1".to_vec(), Expect::Version(version.clone()), None)
+            .await
+        {
+            Ok(PutOutcome::Written(v)) => version = v,
+            other => panic!("{engine}: CAS gave {other:?}"),
+        }
+        cas.push(t.elapsed().as_micros());
+    }
+    cas.sort_unstable();
+    println!("{engine:>8}: bare CAS p50 {} us", cas[N / 2]);
     let a: Authority<Probe<S>> = authority(Probe::new(store), Arc::new(EventLog::new()));
     let subject = fresh_subject(engine);
     // Warm the connections and caches.
