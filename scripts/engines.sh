@@ -90,8 +90,11 @@ engines_redis_node_start() {
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/log" --save "" \
     --appendonly yes --appendfsync always "$@"
-  engines_wait "$name" redis-cli -p "$port" ping
+  engines_wait "$name" engines_redis_ready "$port"
 }
+
+# PONG, not just an answer: a restarted server answers LOADING until its append-only file is read.
+engines_redis_ready() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
 
 engines_redis_node_stop() { # name, signal (TERM: clean shutdown, KILL: a crash)
   local pidfile=$WEBGATES_ENGINES_DIR/$1/redis.pid pid

@@ -187,6 +187,68 @@ fn renewed_events(events: &EventLog) -> usize {
         .count()
 }
 
+/// A TCP proxy to `upstream` whose connections can be cut: the network failing between a store
+/// and its server, with no reconnect possible afterwards.
+pub struct Link {
+    /// The local port to connect to instead of the server's.
+    pub port: u16,
+    accept: tokio::task::JoinHandle<()>,
+    conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Link {
+    /// Starts forwarding `127.0.0.1:<port>` to `upstream` (`host:port`).
+    ///
+    /// # Panics
+    /// When no local port can be bound.
+    pub async fn new(upstream: String) -> Self {
+        #[allow(clippy::expect_used)]
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port");
+        #[allow(clippy::expect_used)]
+        let port = listener.local_addr().expect("local address").port();
+        let conns: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let registry = conns.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                registry
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(task.abort_handle());
+            }
+        });
+        Self {
+            port,
+            accept,
+            conns,
+        }
+    }
+
+    /// Closes every forwarded connection and stops accepting new ones (returns once the
+    /// listener is closed).
+    pub async fn cut(&self) {
+        self.accept.abort();
+        while !self.accept.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        for conn in self
+            .conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            conn.abort();
+        }
+    }
+}
+
 /// Which store operation a call was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {

@@ -1,10 +1,11 @@
 //! `PostgresStore` against a real PostgreSQL (`WEBGATES_PG_URL`): the conformance suite, the
 //! ten-caller renewal race, faults in the middle of a renewal, and restarts.
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use webgates_sessions::events::EventLog;
 use webgates_sessions::store::conformance::{self, CASES};
 use webgates_sessions::store::{Expect, PutOutcome, Store};
@@ -123,30 +124,20 @@ async fn a_renewal_whose_connection_is_dropped_fails_and_the_token_still_renews(
         return;
     };
     store(&url).await;
-    // One connection, not tested on acquire: the renewal's write meets the terminated backend.
-    let victim = PgPoolOptions::new()
+    // The store reaches PostgreSQL through a link the fault cuts just before the renewal's
+    // write: its connection closes and reconnecting is refused.
+    let options = PgConnectOptions::from_str(&url).expect("valid URL");
+    let link = Arc::new(Link::new(format!("{}:{}", options.get_host(), options.get_port())).await);
+    let through_link = PgPoolOptions::new()
         .max_connections(1)
-        .test_before_acquire(false)
-        .connect(&url)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with(options.host("127.0.0.1").port(link.port))
         .await
-        .expect("connect");
-    let victim_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&victim)
-        .await
-        .expect("pid");
-    let admin = pool(&url, 1).await;
+        .expect("connect through the link");
     let handle = tokio::runtime::Handle::current();
-    let probe = Probe::with_fault(PostgresStore::new(victim), move || {
-        let admin = admin.clone();
-        tokio::task::block_in_place(|| {
-            handle.block_on(async move {
-                sqlx::query("SELECT pg_terminate_backend($1)")
-                    .bind(victim_pid)
-                    .execute(&admin)
-                    .await
-                    .expect("terminate the store's connection");
-            })
-        });
+    let cut = link.clone();
+    let probe = Probe::with_fault(PostgresStore::new(through_link), move || {
+        tokio::task::block_in_place(|| handle.block_on(cut.cut()));
     });
     let events = Arc::new(EventLog::new());
     let a = authority(probe, events.clone());
