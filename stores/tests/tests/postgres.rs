@@ -1,5 +1,6 @@
 //! `PostgresStore` against a real PostgreSQL (`WEBGATES_PG_URL`): the conformance suite, the
-//! ten-caller renewal race, faults in the middle of a renewal, and restarts.
+//! ten-caller renewal race, migrations, the expiry sweep, and a connection dropped in the middle of
+//! a renewal (a killed server and its restart: tests/restarts.rs).
 
 use std::str::FromStr;
 use std::sync::Arc;
