@@ -2,13 +2,19 @@
 # The whole test suite. Installs what it needs on a fresh machine (rustup components and the
 # wasm32 target, the wasm-bindgen CLI at the version Cargo.lock pins, the npm dev dependencies:
 # binaryen, Deno, workerd via Miniflare, jose, TypeScript; nightly and cargo-fuzz for the fuzz
-# smoke run), builds the release wasm once, then
+# smoke run; PostgreSQL and Redis from the OS packages, started on 127.0.0.1 by scripts/engines.sh),
+# builds the release wasm once, then
 # runs every check. Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "engines: PostgreSQL, Redis and a three-node Redis Cluster on 127.0.0.1 (stopped on exit)"
+# shellcheck source=scripts/engines.sh
+source scripts/engines.sh
+engines_start
 
 step "toolchain: rustfmt, clippy, wasm32-unknown-unknown"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -29,9 +35,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p webgates-sessions --quiet
 step "core builds for wasm32-unknown-unknown"
 cargo build -p webgates-sessions --target wasm32-unknown-unknown
 
-step "core's wasm32 dependency tree has no JS glue and no async runtime"
+step "core's wasm32 dependency tree has no JS glue, no async runtime and no database driver"
 tree=$(cargo tree -p webgates-sessions --target wasm32-unknown-unknown -e normal --prefix none)
-forbidden=$(printf '%s\n' "$tree" | grep -E '^(wasm-bindgen|js-sys|web-sys|tokio|async-std|smol|getrandom|futures-executor) ' || true)
+forbidden=$(printf '%s\n' "$tree" | grep -E '^(wasm-bindgen|js-sys|web-sys|tokio|async-std|smol|getrandom|futures-executor|sqlx|sqlx-core|redis) ' || true)
 if [ -n "$forbidden" ]; then
   echo "forbidden dependencies in the core's wasm32 tree:"; echo "$forbidden"; exit 1
 fi
@@ -40,6 +46,10 @@ echo "ok: $(printf '%s\n' "$tree" | sort -u | wc -l) crates, none forbidden"
 step "native tests (unit, integration, doc)"
 cargo test --all-targets
 cargo test --doc
+
+step "store crates against the real engines (PostgreSQL, SQLite file, Redis, Redis Cluster)"
+cargo clippy -p webgates-sessions-sqlx -p webgates-sessions-redis -p webgates-sessions-stores-tests --all-targets -- -D warnings
+cargo test -p webgates-sessions-sqlx -p webgates-sessions-redis -p webgates-sessions-stores-tests
 
 step "example walkthrough (native)"
 cargo run --quiet --example lifecycle >/dev/null

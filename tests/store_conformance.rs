@@ -292,6 +292,62 @@ fn store_with_an_unreported_key_limit_fails_longest_keys() {
     assert_eq!(passed.len(), CASES.len());
 }
 
+/// (f) `get_many` answers in key order, once per distinct key, as a bare `WHERE key IN (...)`
+/// does without mapping the rows back to the keys asked for.
+struct GetManyInKeyOrder(MemoryStore);
+
+impl Store for GetManyInKeyOrder {
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend {
+        self.0.get(key)
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Entry>>, StoreError> {
+        let mut sorted = keys.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut found = Vec::new();
+        for key in sorted {
+            if let Some(entry) = self.0.get(key).await? {
+                found.push(Some(entry));
+            }
+        }
+        found.resize(keys.len(), None);
+        Ok(found)
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend {
+        self.0.put(key, value, expect, expires)
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        self.0.delete(key)
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend {
+        self.0.list(prefix, cursor, limit)
+    }
+}
+
+#[test]
+fn store_answering_get_many_in_key_order_fails_get_many_matches_get() {
+    let failure = run_broken(&GetManyInKeyOrder(MemoryStore::new()));
+    assert_eq!(failure.case, "get_many_matches_get", "{failure}");
+}
+
 /// Returns `Pending` exactly once (waking itself), then `Ready`: a yield point.
 struct YieldOnce {
     yielded: bool,

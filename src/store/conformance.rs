@@ -98,6 +98,10 @@ pub const CASES: &[CaseInfo] = &[
         description: "a key exactly as long as the longest key the repository writes to this store (its max_key_len, or 807 bytes without one, whichever is smaller) round-trips through put, get, list and delete.",
     },
     CaseInfo {
+        name: "get_many_matches_get",
+        description: "with a and b written and c missing, get_many([a, c, b, a]) returns exactly [get(a), None, get(b), get(a)], and get_many([]) returns [].",
+    },
+    CaseInfo {
         name: "racing_absent_puts",
         description: "two put(k, _, Absent) started before either completes: exactly one is Written, the other Conflict.",
     },
@@ -444,6 +448,29 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
             check(get(s, &key).await?.is_none(), || {
                 format!("a {len}-byte key survived delete")
             })
+        }
+        "get_many_matches_get" => {
+            let (a, b, c) = (format!("{p}a"), format!("{p}b"), format!("{p}c"));
+            written(s, &a, b"one", Expect::Absent).await?;
+            written(s, &b, b"two", Expect::Absent).await?;
+            let want = vec![
+                get(s, &a).await?,
+                None,
+                get(s, &b).await?,
+                get(s, &a).await?,
+            ];
+            let got = s
+                .get_many(&[&a, &c, &b, &a])
+                .await
+                .map_err(|e| format!("get_many failed: {}", e.message))?;
+            check(got == want, || {
+                format!("get_many gave {got:?}, get gave {want:?}")
+            })?;
+            let none = s
+                .get_many(&[])
+                .await
+                .map_err(|e| format!("get_many of no keys failed: {}", e.message))?;
+            check(none.is_empty(), || format!("get_many([]) gave {none:?}"))
         }
         "racing_absent_puts" => {
             let (a, b) = join2(

@@ -184,6 +184,22 @@ pub trait Store: MaybeSendSync {
     fn get(&self, key: &str)
         -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend;
 
+    /// Reads every key of `keys`, answering in the same order (a missing key is `None`, a
+    /// repeated key is answered each time). Same semantics as one [`Store::get`] per key; a
+    /// backend that can read several keys in one round trip overrides the default loop.
+    fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>, StoreError>> + MaybeSend {
+        async move {
+            let mut entries = Vec::with_capacity(keys.len());
+            for key in keys {
+                entries.push(self.get(key).await?);
+            }
+            Ok(entries)
+        }
+    }
+
     /// Writes `value` under `key` if `expect` holds, atomically with respect to other writes of
     /// the same key.
     fn put(
@@ -226,6 +242,13 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         key: &str,
     ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend {
         (**self).get(key)
+    }
+
+    fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>, StoreError>> + MaybeSend {
+        (**self).get_many(keys)
     }
 
     fn put(
