@@ -3,7 +3,8 @@
 //! hooks and event callbacks to the core's traits. Only this crate knows about JS; the core stays runtime-free.
 //!
 //! Without the default `authority` feature only `Verifier` is built: the small module a
-//! resource service loads (`webgates-sessions/verifier`).
+//! resource service loads (`webgates-sessions/verifier`). The `conformance` feature adds
+//! `runStoreConformance` for the module behind `webgates-sessions/conformance`.
 //!
 //! Every argument is checked here before it reaches the core: a wrong type, an unknown option, a
 //! non-finite time, an oversized string or a lone surrogate is a thrown (or rejected) error with a
@@ -18,7 +19,7 @@
 mod args;
 #[cfg(feature = "authority")]
 mod authority;
-#[cfg(feature = "authority")]
+#[cfg(feature = "conformance")]
 mod conformance;
 mod convert;
 mod env;
@@ -41,7 +42,7 @@ use errors::{core_error, type_error};
 
 #[cfg(feature = "authority")]
 pub use authority::{generate_signing_key, WasmAuthority};
-#[cfg(feature = "authority")]
+#[cfg(feature = "conformance")]
 pub use conformance::{run_store_conformance, store_conformance_cases};
 
 /// Largest accepted JWKS (object or JSON text), in UTF-16 units.

@@ -12,6 +12,8 @@
 // plain string, readable in a KV viewer. Versions are the versionstamp, with ".<chunks>" appended
 // for a chunked value so that a compare-and-set knows which chunks to drop without a read.
 
+import { codedError } from "../errors.js";
+
 const INLINE_UNITS = 32_000; // a string of at most this many UTF-16 units always fits one value
 const CHUNK_BYTES = 60_000; // under the 65,536-byte value limit
 const MAX_CHUNKS = 12; // 720,000 bytes: under the 819,200-byte limit on one atomic commit
@@ -22,7 +24,7 @@ const VERSION = /^([0-9a-f]{20})(?:\.([1-9][0-9]?))?$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-const invalid = (message) => Object.assign(new TypeError(`denoKvStore: ${message}`), { code: "invalid_input" });
+const invalid = (message) => codedError(TypeError, "invalid_input", `denoKvStore: ${message}`);
 
 const chunkCount = (value) => {
   const n = value !== null && typeof value === "object" ? value.webgatesChunks : undefined;

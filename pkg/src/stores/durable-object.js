@@ -8,6 +8,8 @@
 // it costs no storage transaction. Older KV-backed objects get a storage transaction per
 // compare-and-set instead.
 
+import { codedError } from "../errors.js";
+
 const newVersion = () => crypto.randomUUID();
 
 const matches = (current, expect) =>
@@ -62,7 +64,7 @@ function syncKv(storage) {
 
 export function durableObjectStore(storage) {
   if (!storage || typeof storage.get !== "function" || typeof storage.put !== "function") {
-    throw Object.assign(new TypeError("durableObjectStore: expected state.storage of a Durable Object"), { code: "invalid_input" });
+    throw codedError(TypeError, "invalid_input", "durableObjectStore: expected state.storage of a Durable Object");
   }
   const kv = syncKv(storage);
   if (kv) return syncStore(kv);

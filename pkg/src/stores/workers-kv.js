@@ -6,11 +6,13 @@
 // (durableObjectStore) for the authority's session state; use Workers KV only where that risk is
 // acceptable, e.g. a single-region, low-concurrency deployment.
 
+import { codedError } from "../errors.js";
+
 const newVersion = () => crypto.randomUUID();
 
 export function workersKvStore(namespace) {
   if (!namespace || typeof namespace.getWithMetadata !== "function") {
-    throw Object.assign(new TypeError("workersKvStore: expected a Workers KV namespace binding"), { code: "invalid_input" });
+    throw codedError(TypeError, "invalid_input", "workersKvStore: expected a Workers KV namespace binding");
   }
   const read = async (key) => {
     const { value, metadata } = await namespace.getWithMetadata(key, { type: "text" });
