@@ -8,8 +8,8 @@ use std::sync::Arc;
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use webgates_sessions::context::{ClientInfo, MAX_DEVICE_ID_LEN, MAX_IP_LEN, MAX_USER_AGENT_LEN};
-use webgates_sessions::session::MAX_SUBJECT_LEN;
 use webgates_sessions::keys::Jwk;
+use webgates_sessions::session::MAX_SUBJECT_LEN;
 use webgates_sessions::tokens::access::MAX_APP_CLAIMS_BYTES;
 use webgates_sessions::{
     Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, PublicKey, RevokeTarget, SessionId,

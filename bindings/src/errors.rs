@@ -36,7 +36,9 @@ fn coded(kind: Kind, code: &str, message: &str) -> JsValue {
 /// since the bindings check types and lengths first, so it is a `TypeError`.
 pub fn core_error(e: &webgates_sessions::Error) -> JsValue {
     match e {
-        webgates_sessions::Error::Config { field, reason } => config_error(&camel_case(field), reason),
+        webgates_sessions::Error::Config { field, reason } => {
+            config_error(&camel_case(field), reason)
+        }
         webgates_sessions::Error::InvalidInput { field, reason } => {
             type_error(&camel_case(field), reason)
         }

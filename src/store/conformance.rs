@@ -445,10 +445,14 @@ pub async fn run_each<S: Store + ?Sized>(
     for case in CASES {
         let prefix = format!("{namespace}/{}/", case.name);
         let result = run_case(store, case.name, &prefix).await;
-        results.push(result.map(|()| case.name).map_err(|detail| ConformanceFailure {
-            case: case.name,
-            detail,
-        }));
+        results.push(
+            result
+                .map(|()| case.name)
+                .map_err(|detail| ConformanceFailure {
+                    case: case.name,
+                    detail,
+                }),
+        );
     }
     results
 }
