@@ -337,7 +337,10 @@ export class MemoryStore implements SessionStore {
 }
 
 /** A Deno KV key part (`Deno.KvKeyPart`). */
-export type DenoKvKeyPart = Uint8Array | string | number | bigint | boolean;
+export type DenoKvKeyPart = Uint8Array | string | number | bigint | boolean | symbol;
+
+/** A key part `denoKvStore` accepts in its `prefix` (Deno's, without `symbol`). */
+export type DenoKvPrefixPart = Uint8Array | string | number | bigint | boolean;
 
 /**
  * The part of `Deno.Kv` (`await Deno.openKv()`) that {@link denoKvStore} uses, structurally, so
@@ -359,7 +362,7 @@ export interface DenoKvAtomicLike {
 }
 
 /** Deno KV (`await Deno.openKv()`): linearizable CAS through versionstamps. */
-export function denoKvStore(kv: DenoKvLike, options?: { prefix?: readonly DenoKvKeyPart[] | undefined }): SessionStore;
+export function denoKvStore(kv: DenoKvLike, options?: { prefix?: readonly DenoKvPrefixPart[] | undefined }): SessionStore;
 
 /**
  * The part of a Durable Object's `DurableObjectStorage` (`ctx.storage`) that

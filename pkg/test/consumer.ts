@@ -228,17 +228,18 @@ function describeEvent(e: SessionEvent): string {
 // (Deno.Kv, DurableObjectStorage, KVNamespace from @cloudflare/workers-types), richer than the
 // adapters need, must be accepted.
 
+type KvKey = readonly (Uint8Array | string | number | bigint | boolean | symbol)[]; // Deno.KvKey
 declare const denoKv: {
-  get<T = unknown>(key: readonly (string | number | bigint | boolean | Uint8Array)[], options?: { consistency?: "strong" | "eventual" }): Promise<{ key: unknown[]; value: T | null; versionstamp: string | null }>;
-  getMany<T extends readonly unknown[]>(keys: readonly [...{ [K in keyof T]: readonly (string | number | bigint | boolean | Uint8Array)[] }], options?: { consistency?: "strong" | "eventual" }): Promise<{ [K in keyof T]: { key: unknown[]; value: T[K] | null; versionstamp: string | null } }>;
-  list<T = unknown>(selector: { prefix: readonly (string | number)[] } | { start: readonly (string | number | bigint | boolean | Uint8Array)[]; end: readonly (string | number | bigint | boolean | Uint8Array)[] }, options?: { limit?: number; cursor?: string; reverse?: boolean; batchSize?: number }): AsyncIterableIterator<{ key: (string | number | bigint | boolean | Uint8Array)[]; value: T; versionstamp: string }> & { readonly cursor: string };
+  get<T = unknown>(key: KvKey, options?: { consistency?: "strong" | "eventual" }): Promise<{ key: unknown[]; value: T | null; versionstamp: string | null }>;
+  getMany<T extends readonly unknown[]>(keys: readonly [...{ [K in keyof T]: KvKey }], options?: { consistency?: "strong" | "eventual" }): Promise<{ [K in keyof T]: { key: unknown[]; value: T[K] | null; versionstamp: string | null } }>;
+  list<T = unknown>(selector: { prefix: KvKey } | { start: KvKey; end: KvKey }, options?: { limit?: number; cursor?: string; reverse?: boolean; batchSize?: number }): AsyncIterableIterator<{ key: KvKey; value: T; versionstamp: string }> & { readonly cursor: string };
   atomic(): DenoAtomic;
   close(): void;
 };
 interface DenoAtomic {
-  check(...checks: { key: readonly (string | number | bigint | boolean | Uint8Array)[]; versionstamp: string | null }[]): this;
-  set(key: readonly (string | number | bigint | boolean | Uint8Array)[], value: unknown, options?: { expireIn?: number }): this;
-  delete(key: readonly (string | number | bigint | boolean | Uint8Array)[]): this;
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): this;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): this;
+  delete(key: KvKey): this;
   sum(key: readonly string[], n: bigint): this;
   commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
 }
