@@ -1,6 +1,7 @@
 // Type declarations for webgates-sessions. Times are epoch milliseconds unless a name says
 // seconds; durations in options are seconds. Outcomes are values; failures throw (or reject
-// with) an Error carrying a stable `code`.
+// with) an Error carrying a stable `code`. Optional input members accept `undefined` (same as
+// absent), so the types hold under `exactOptionalPropertyTypes`.
 
 /** Every `code` a thrown or rejected error can carry. */
 export type ErrorCode =
@@ -42,40 +43,101 @@ export type ErrorCode =
   | "hook_failed"
   | "instance_freed";
 
-/** An Error thrown or rejected by this package. */
+/**
+ * An Error thrown or rejected by this package: a `TypeError` or `RangeError` for
+ * `invalid_input` (wrong type or content / out of range), a `RangeError` for `config_invalid`,
+ * an `Error` otherwise. Its message starts with its code (`"token_expired: ..."`).
+ */
 export interface WebgatesError extends Error {
   code: ErrorCode;
 }
 
-/** An Ed25519 JSON Web Key (RFC 8037). */
+/**
+ * Recovering errors of this package. A structured clone (`structuredClone`, `postMessage`) or a
+ * Workers RPC call keeps an error's message and type but drops `code`; `from` reads it back from
+ * the message.
+ */
+export const WebgatesError: {
+  /** Every error code. */
+  readonly codes: readonly ErrorCode[];
+  /**
+   * `error` with its `code` restored (on `error` itself, or on a copy of a frozen one), or `null`
+   * if it is not an error of this package.
+   */
+  from(error: unknown): WebgatesError | null;
+};
+
+/** Whether `error` is an error of this package; restores a cloned error's `code` as {@link WebgatesError.from} does. */
+export function isWebgatesError(error: unknown): error is WebgatesError;
+
+/** An Ed25519 JSON Web Key (RFC 8037), as accepted. */
 export interface Jwk {
   kty: "OKP";
   crv: "Ed25519";
   x: string;
   /** Private key; present only in private JWKs. */
-  d?: string;
-  kid?: string;
-  alg?: "EdDSA";
-  use?: "sig";
+  d?: string | undefined;
+  kid?: string | undefined;
+  alg?: "EdDSA" | undefined;
+  use?: "sig" | undefined;
+}
+
+/** A private key as accepted by `signingKeys` and `addSigningKey`: `kid` may be omitted (the RFC 7638 thumbprint is used). */
+export interface PrivateJwkInput extends Jwk {
+  d: string;
+}
+
+/** A public key as published by `jwks()`: always with its `kid`. */
+export interface PublicJwk {
+  kty: "OKP";
+  crv: "Ed25519";
+  x: string;
+  kid: string;
+  alg: "EdDSA";
+  use: "sig";
 }
 
 /** A private signing key as returned by {@link generateSigningKey}. */
-export interface PrivateJwk extends Jwk {
-  d: string;
+export interface PrivateJwk extends PrivateJwkInput {
   kid: string;
+  alg: "EdDSA";
+  use: "sig";
 }
 
-/** A JSON Web Key Set. */
+/** The JSON Web Key Set `jwks()` returns. */
 export interface Jwks {
-  keys: Jwk[];
+  keys: PublicJwk[];
+}
+
+/** A JSON Web Key Set as accepted by `Verifier` (a published one, possibly from elsewhere). */
+export interface JwksInput {
+  readonly keys: readonly Jwk[];
 }
 
 /** What `set` may require of the key's current state. */
 export type Expect = "absent" | "any" | { version: string };
 
 /**
- * Any storage with per-key compare-and-set. Values are UTF-8 JSON strings; versions are opaque
- * strings that change on every write. `expiresAt` is only a garbage-collection hint.
+ * Any storage with per-key compare-and-set: the contract the authority relies on, checked by
+ * `runStoreConformance` from `webgates-sessions/conformance`.
+ *
+ * - `set` is an atomic compare-and-set per key: `expect: "absent"` writes only a missing key,
+ *   `{ version }` only the key at that version, `"any"` always; `{ ok: false }` when the
+ *   expectation fails, and nothing is written then.
+ * - Versions are opaque strings that change on every write, also when the same value is written
+ *   again and when a key is deleted and created again (no ABA).
+ * - `list(prefix, { cursor, limit })` yields the keys starting with `prefix` in ascending UTF-8
+ *   byte order (SQL: `COLLATE "C"`; JS's `<` differs above U+FFFF, but keys are ASCII), at most
+ *   `limit` per page, each after `cursor` (the previous page's `cursor`: an opaque string,
+ *   often its last key). `cursor: null` (or absent) ends the listing; a page may be empty and
+ *   still carry a cursor (KV-style list APIs), and the caller keeps paging.
+ * - `expiresAt` (epoch ms) is only a garbage-collection hint: a store may drop the key after it,
+ *   or never, and must not drop it before. Validity always comes from the records themselves.
+ * - Keys are ASCII, at most 807 bytes (or `maxKeyBytes`). Values are UTF-8 JSON strings; a session
+ *   record stays under 8 KiB (claims are at most 4 KiB), and the suite checks a 64 KiB value
+ *   round-trips byte for byte.
+ * - A throw or rejection becomes `store_unavailable` (transient: nothing was committed); a
+ *   wrong-shaped result `store_failed`.
  */
 export interface SessionStore {
   get(key: string): MaybePromise<{ value: string; version: string } | null>;
@@ -97,26 +159,29 @@ export interface SessionStore {
 /** A store method may answer synchronously (a value) or asynchronously (a Promise or thenable). */
 export type MaybePromise<T> = T | PromiseLike<T>;
 
-/** Client metadata shown when listing sessions. */
+/** Client metadata shown when listing sessions (UTF-8 bytes at most: 512, 64 and 128). */
 export interface ClientInfo {
-  userAgent?: string;
-  ip?: string;
-  deviceId?: string;
+  userAgent?: string | undefined;
+  ip?: string | undefined;
+  deviceId?: string | undefined;
 }
 
 /** Application claims: a JSON object; registered names (iss, sub, aud, exp, nbf, iat, jti, sid, ...) are refused. */
 export type Claims = Record<string, unknown>;
 
-/** A lifecycle event for audit logs. */
-export interface SessionEvent {
-  type: "issued" | "renewed" | "retriedInGrace" | "leaseContended" | "replayDetected" | "rejected" | "revoked";
-  sessionId?: string;
-  familyId?: string;
-  subject?: string;
-  generation?: number;
-  retryAfterMs?: number;
-  reason?: RejectReason;
-}
+/** A lifecycle event for audit logs, discriminated by `type`. */
+export type SessionEvent =
+  | { type: "issued"; sessionId: string; familyId: string; subject: string }
+  | { type: "renewed"; sessionId: string; generation: number }
+  | { type: "retriedInGrace"; sessionId: string }
+  | { type: "leaseContended"; sessionId: string; retryAfterMs: number }
+  | { type: "replayDetected"; sessionId: string; familyId: string; subject: string }
+  /** `sessionId` is absent when the token did not name a session. */
+  | { type: "rejected"; sessionId?: string; reason: RejectReason }
+  | ({ type: "revoked" } & ({ sessionId: string } | { familyId: string } | { subject: string }));
+
+/** Every event type. */
+export type SessionEventType = SessionEvent["type"];
 
 /** A session as listed for its subject. */
 export interface SessionInfo {
@@ -135,37 +200,37 @@ export interface AuthorityOptions {
   issuer: string;
   /** `aud` of every access token. */
   audience: string;
-  /** Private JWKs; the first signs, all verify. */
-  signingKeys: PrivateJwk[];
+  /** Private JWKs (a readonly array will do); the first signs, all verify. */
+  signingKeys: readonly PrivateJwkInput[];
   store: SessionStore;
-  /** Seconds (default 300). */
-  accessTokenTtl?: number;
+  /** Whole seconds (default 300): tokens carry whole-second `exp`/`iat`, so a fraction is a RangeError. */
+  accessTokenTtl?: number | undefined;
   /** Seconds of inactivity before a session ends (default 1209600 = 14 days). */
-  refreshIdleTtl?: number;
+  refreshIdleTtl?: number | undefined;
   /** Seconds a session may live at most; never extended (default 2592000 = 30 days). */
-  refreshAbsoluteTtl?: number;
+  refreshAbsoluteTtl?: number | undefined;
   /** Seconds the previous refresh token still yields the same successor (default 60). */
-  graceWindow?: number;
+  graceWindow?: number | undefined;
   /** Seconds a renewal's lease blocks others (default 10). */
-  leaseTtl?: number;
-  /** Seconds of clock skew tolerated when verifying (default 30). */
-  leeway?: number;
+  leaseTtl?: number | undefined;
+  /** Whole seconds of clock skew tolerated when verifying (default 30). */
+  leeway?: number | undefined;
   /** Seconds before access-token expiry that renewal is advised (default 60). */
-  renewalWindow?: number;
+  renewalWindow?: number | undefined;
   /** Current time in epoch milliseconds (default `Date.now`). */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Receives lifecycle events; exceptions are ignored. */
-  onEvent?: (event: SessionEvent) => void;
+  onEvent?: ((event: SessionEvent) => void) | undefined;
   /** Recomputes claims at each rotation, under the session's lease. */
-  claimsHook?: (session: SessionInfo, currentClaims: Claims) => Claims | Promise<Claims>;
+  claimsHook?: ((session: SessionInfo, currentClaims: Claims) => Claims | PromiseLike<Claims>) | undefined;
 }
 
 export interface IssueRequest {
   subject: string;
-  claims?: Claims;
-  client?: ClientInfo;
+  claims?: Claims | undefined;
+  client?: ClientInfo | undefined;
   /** Join this existing family (same subject, not revoked). */
-  familyId?: string;
+  familyId?: string | undefined;
 }
 
 export interface IssuedSession {
@@ -205,10 +270,15 @@ export class Authority {
   listSessions(subject: string): Promise<SessionInfo[]>;
   jwks(): Jwks;
   activeKid(): string;
-  addSigningKey(jwk: PrivateJwk): void;
+  addSigningKey(jwk: PrivateJwkInput): void;
   addVerifyKey(jwk: Jwk): void;
   activateKey(kid: string): void;
   retireKey(kid: string): void;
+  /**
+   * `accessExpiresAt` is epoch **milliseconds** (`accessExpiresAt` of `issue`/`renew`). A value
+   * that is clearly seconds (a JWT's `exp`: within a day of now when multiplied by 1000, and
+   * over a year in the past as milliseconds) throws a RangeError (`invalid_input`).
+   */
   renewalAdvice(accessExpiresAt: number): "notNeeded" | "advised" | "required";
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
@@ -218,17 +288,17 @@ export interface VerifierOptions {
   issuer: string;
   audience: string;
   /** The published key set, as an object or as its JSON text (e.g. a Worker secret). */
-  jwks: Jwks | string;
-  /** Seconds (default 30, at most 300). */
-  leeway?: number;
+  jwks: JwksInput | string;
+  /** Whole seconds (default 30, at most 300). */
+  leeway?: number | undefined;
   /** Current time in epoch milliseconds (default `Date.now`). */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Tokens longer than this are refused before parsing (default 8192). */
-  maxTokenBytes?: number;
+  maxTokenBytes?: number | undefined;
 }
 
-/** The payload of a verified access token, as `JSON.parse` reads it (times in seconds, as in the token). */
-export interface AccessTokenClaims extends Claims {
+/** The claims this library sets in every access token (times in seconds, as in the token). */
+export interface RegisteredAccessClaims {
   iss: string;
   sub: string;
   aud: string | string[];
@@ -239,17 +309,24 @@ export interface AccessTokenClaims extends Claims {
   sid: string;
 }
 
+/**
+ * The payload of a verified access token, as `JSON.parse` reads it: the registered claims and
+ * the application's claims `T`. `T` is what the application put in `claims`; `verify` checks the
+ * signature and the registered claims, not the shape of `T`.
+ */
+export type AccessTokenClaims<T extends object = Claims> = RegisteredAccessClaims & Omit<T, keyof RegisteredAccessClaims>;
+
 export class Verifier {
   constructor(options: VerifierOptions);
-  /** Returns the claims or throws a {@link WebgatesError}. */
-  verify(accessToken: string): AccessTokenClaims;
+  /** Returns the claims or throws a {@link WebgatesError}; `T` types the application claims. */
+  verify<T extends object = Claims>(accessToken: string): AccessTokenClaims<T>;
   free(): void;
 }
 
 /** A new Ed25519 signing key (private JWK with kid = RFC 7638 thumbprint), from Web Crypto. */
 export function generateSigningKey(): PrivateJwk;
 
-/** In-process, linearizable store (tests, demos, single-process servers). */
+/** In-process, linearizable store (tests, demos, single-process servers); `list` pages cost O(log n + limit). */
 export class MemoryStore implements SessionStore {
   get(key: string): Promise<{ value: string; version: string } | null>;
   set(key: string, value: string, options: { expect: Expect; expiresAt?: number }): Promise<{ ok: true; version: string } | { ok: false }>;
@@ -259,11 +336,63 @@ export class MemoryStore implements SessionStore {
   purgeExpired(now?: number): number;
 }
 
+/** A Deno KV key part (`Deno.KvKeyPart`). */
+export type DenoKvKeyPart = Uint8Array | string | number | bigint | boolean | symbol;
+
+/** A key part `denoKvStore` accepts in its `prefix` (Deno's, without `symbol`). */
+export type DenoKvPrefixPart = Uint8Array | string | number | bigint | boolean;
+
+/**
+ * The part of `Deno.Kv` (`await Deno.openKv()`) that {@link denoKvStore} uses, structurally, so
+ * no Deno types are needed at install; a `Deno.Kv` satisfies it.
+ */
+export interface DenoKvLike {
+  get(key: readonly DenoKvKeyPart[]): Promise<{ value: unknown; versionstamp: string | null }>;
+  getMany(keys: readonly (readonly DenoKvKeyPart[])[]): Promise<readonly { value: unknown; versionstamp: string | null }[]>;
+  list(selector: { start: readonly DenoKvKeyPart[]; end: readonly DenoKvKeyPart[] }, options?: { cursor?: string; batchSize?: number }): AsyncIterable<{ key: readonly DenoKvKeyPart[] }> & { readonly cursor: string };
+  atomic(): DenoKvAtomicLike;
+}
+
+/** The part of `Deno.AtomicOperation` that {@link denoKvStore} uses. */
+export interface DenoKvAtomicLike {
+  check(...checks: { key: readonly DenoKvKeyPart[]; versionstamp: string | null }[]): this;
+  set(key: readonly DenoKvKeyPart[], value: unknown, options?: { expireIn?: number }): this;
+  delete(key: readonly DenoKvKeyPart[]): this;
+  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
+}
+
 /** Deno KV (`await Deno.openKv()`): linearizable CAS through versionstamps. */
-export function denoKvStore(kv: unknown, options?: { prefix?: unknown[] }): SessionStore;
+export function denoKvStore(kv: DenoKvLike, options?: { prefix?: readonly DenoKvPrefixPart[] | undefined }): SessionStore;
+
+/**
+ * The part of a Durable Object's `DurableObjectStorage` (`ctx.storage`) that
+ * {@link durableObjectStore} uses, structurally (no @cloudflare/workers-types needed); the
+ * runtime's object satisfies it. `kv` is the synchronous API of SQLite-backed objects.
+ */
+export interface DurableObjectStorageLike {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  list(options?: { prefix?: string; startAfter?: string; limit?: number }): Promise<Map<string, unknown>>;
+  transaction?<T>(closure: (txn: { get(key: string): Promise<unknown>; put(key: string, value: unknown): Promise<void> }) => Promise<T>): Promise<T>;
+  readonly kv?: {
+    get(key: string): unknown;
+    put(key: string, value: unknown): void;
+    delete(key: string): boolean;
+    list(options?: { prefix?: string; start?: string; limit?: number }): Iterable<[string, unknown]>;
+  };
+}
 
 /** Durable Object storage (`state.storage`): linearizable inside the object. Recommended for the authority on Workers. */
-export function durableObjectStore(storage: unknown): SessionStore;
+export function durableObjectStore(storage: DurableObjectStorageLike): SessionStore;
+
+/** The part of a Workers KV binding (`KVNamespace`) that {@link workersKvStore} uses, structurally. */
+export interface KVNamespaceLike {
+  getWithMetadata(key: string, options: { type: "text" }): Promise<{ value: string | null; metadata: unknown }>;
+  put(key: string, value: string, options?: { expiration?: number; metadata?: unknown }): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(options?: { prefix?: string | null; cursor?: string | null; limit?: number }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
 
 /** What the SQL stores add to {@link SessionStore}: the batched read, migrations and a GC sweep. */
 export interface SqlSessionStore extends SessionStore {
@@ -316,4 +445,4 @@ export function postgresSchema(options?: SqlStoreOptions): string;
  * Workers KV namespace — best effort only: no CAS, eventually consistent (~60 s), ~1 write/s per
  * key. Concurrent renewals may fork and replay may go undetected; prefer durableObjectStore.
  */
-export function workersKvStore(namespace: unknown): SessionStore;
+export function workersKvStore(namespace: KVNamespaceLike): SessionStore;

@@ -1403,3 +1403,36 @@ fn records_under_another_id_are_corrupt() {
     );
     corrupt(block_on(repo.subject(&other)), "subject");
 }
+
+#[test]
+fn run_each_reports_every_case_and_goes_on_past_a_failure() {
+    let all = block_on(conformance::run_each(&MemoryStore::new(), "ns"));
+    let names: Vec<&str> = all
+        .iter()
+        .map(|r| r.as_ref().map_or("failed", |n| *n))
+        .collect();
+    let want: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+    assert_eq!(names, want);
+
+    // IgnoresVersion breaks both cases that present a wrong version; `run` stops at the first.
+    let broken = block_on(conformance::run_each(
+        &IgnoresVersion(MemoryStore::new()),
+        "ns",
+    ));
+    assert_eq!(broken.len(), CASES.len());
+    let failed: Vec<&str> = broken
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|f| f.case))
+        .collect();
+    assert!(
+        failed.contains(&"put_stale_version_conflicts"),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&"put_version_on_absent_conflicts"),
+        "{failed:?}"
+    );
+    assert!(broken
+        .iter()
+        .any(|r| r.as_ref().is_ok_and(|n| *n == "racing_absent_puts")));
+}

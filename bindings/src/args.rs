@@ -96,6 +96,24 @@ pub fn opt_seconds(
     )))
 }
 
+/// An optional duration of whole seconds (see [`opt_seconds`]): one that becomes a JWT time
+/// (`exp - iat`, the leeway against `exp`/`nbf`/`iat`), which counts whole seconds, so a fraction
+/// would be silently dropped or make tokens differ from the setting.
+pub fn opt_whole_seconds(
+    obj: &Object,
+    key: &str,
+    max_secs: f64,
+) -> Result<Option<std::time::Duration>, JsValue> {
+    let d = opt_seconds(obj, key, max_secs)?;
+    if get(obj, key)?.as_f64().is_some_and(|n| n.fract() != 0.0) {
+        return Err(range_error(
+            key,
+            "must be a whole number of seconds (JWT times are whole seconds)",
+        ));
+    }
+    Ok(d)
+}
+
 /// An optional function option.
 pub fn opt_function(obj: &Object, key: &str) -> Result<Option<js_sys::Function>, JsValue> {
     let v = get(obj, key)?;

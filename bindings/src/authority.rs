@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
-use webgates_sessions::context::ClientInfo;
+use webgates_sessions::context::{ClientInfo, MAX_DEVICE_ID_LEN, MAX_IP_LEN, MAX_USER_AGENT_LEN};
 use webgates_sessions::keys::Jwk;
+use webgates_sessions::session::MAX_SUBJECT_LEN;
 use webgates_sessions::tokens::access::MAX_APP_CLAIMS_BYTES;
 use webgates_sessions::{
     Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, PublicKey, RevokeTarget, SessionId,
@@ -17,12 +17,12 @@ use webgates_sessions::{
 };
 
 use crate::args::{
-    get, json_object, json_text, opt_function, opt_seconds, opt_string, options, req_string,
-    string, MAX_STRING_UNITS,
+    get, json_object, json_text, opt_function, opt_seconds, opt_string, opt_whole_seconds, options,
+    req_string, string, MAX_STRING_UNITS,
 };
 use crate::convert;
 use crate::env::{JsClock, JsEvents, WebCrypto};
-use crate::errors::{config_error, core_error, type_error};
+use crate::errors::{config_error, core_error, range_error, type_error};
 use crate::hook::JsHook;
 use crate::store::JsStore;
 use crate::DAY;
@@ -77,7 +77,7 @@ impl WasmAuthority {
             req_string(o, "issuer", 1024)?,
             req_string(o, "audience", 1024)?,
         );
-        if let Some(d) = opt_seconds(o, "accessTokenTtl", DAY)? {
+        if let Some(d) = opt_whole_seconds(o, "accessTokenTtl", DAY)? {
             config.access_token_ttl = d;
         }
         if let Some(d) = opt_seconds(o, "refreshIdleTtl", 366.0 * DAY)? {
@@ -92,7 +92,7 @@ impl WasmAuthority {
         if let Some(d) = opt_seconds(o, "leaseTtl", DAY)? {
             config.lease_ttl = d;
         }
-        if let Some(d) = opt_seconds(o, "leeway", DAY)? {
+        if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
             config.leeway = d;
         }
         if let Some(d) = opt_seconds(o, "renewalWindow", DAY)? {
@@ -145,7 +145,7 @@ impl WasmAuthority {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
-        future_to_promise(async move {
+        crate::js::promise(async move {
             let issued = inner.issue(request).await.map_err(|e| core_error(&e))?;
             Ok(convert::issued(&issued))
         })
@@ -161,7 +161,7 @@ impl WasmAuthority {
             Ok(i) => i,
             Err(e) => return reject(e),
         };
-        future_to_promise(async move {
+        crate::js::promise(async move {
             let outcome = inner.renew(&token).await.map_err(|e| core_error(&e))?;
             Ok(convert::outcome(&outcome))
         })
@@ -174,7 +174,7 @@ impl WasmAuthority {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
-        future_to_promise(async move {
+        crate::js::promise(async move {
             let found = inner.revoke(target).await.map_err(|e| core_error(&e))?;
             Ok(JsValue::from_bool(found))
         })
@@ -188,7 +188,7 @@ impl WasmAuthority {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
-        future_to_promise(async move {
+        crate::js::promise(async move {
             // One page of up to MAX_LIST_LIMIT sessions until `listSessions(subject, { limit,
             // cursor })` is exposed.
             let request =
@@ -250,6 +250,12 @@ impl WasmAuthority {
     pub fn renewal_advice(&self, access_expires_at: JsValue) -> Result<String, JsValue> {
         let ms = args::epoch_millis(&access_expires_at, "accessExpiresAt")?;
         self.clock.check()?;
+        if looks_like_seconds(ms, self.clock.last()) {
+            return Err(range_error(
+                "accessExpiresAt",
+                "must be epoch milliseconds (this looks like seconds, e.g. a JWT's exp: multiply by 1000)",
+            ));
+        }
         let advice = self
             .inner
             .renewal_advice(webgates_sessions::Timestamp::from_millis(ms));
@@ -262,8 +268,38 @@ impl WasmAuthority {
     }
 }
 
+/// Whether an epoch-milliseconds argument is really seconds: read as seconds it lies within a day
+/// of now, while read as milliseconds it is more than a year in the past. No real expiry time
+/// does both (that would be a time in January 1970 when the clock reads 2001 or later), and a test
+/// clock near zero never triggers it.
+fn looks_like_seconds(ms: u64, now_ms: u64) -> bool {
+    const DAY_MS: u64 = 86_400_000;
+    let as_secs = ms.saturating_mul(1000);
+    as_secs.abs_diff(now_ms) <= DAY_MS && now_ms.saturating_sub(ms) > 366 * DAY_MS
+}
+
 fn parse_subject(value: &JsValue, name: &str) -> Result<Subject, JsValue> {
-    Subject::new(string(value, name, 1024)?).map_err(|e| core_error(&e))
+    let s = string(value, name, 1024)?;
+    if s.is_empty() || s.len() > MAX_SUBJECT_LEN {
+        return Err(range_error(
+            name,
+            &format!("must be 1-{MAX_SUBJECT_LEN} bytes"),
+        ));
+    }
+    Subject::new(s).map_err(|e| core_error(&e))
+}
+
+/// An optional client-metadata string of at most `max_bytes` UTF-8 bytes (the core's bound).
+fn client_text(o: &js_sys::Object, key: &str, max_bytes: usize) -> Result<Option<String>, JsValue> {
+    // A string has at least as many UTF-8 bytes as UTF-16 units: bound the copy by the units.
+    let v = opt_string(o, key, u32::try_from(max_bytes).unwrap_or(u32::MAX))?;
+    if v.as_ref().is_some_and(|v| v.len() > max_bytes) {
+        return Err(range_error(
+            &format!("client.{key}"),
+            &format!("must be at most {max_bytes} bytes"),
+        ));
+    }
+    Ok(v)
 }
 
 fn parse_issue(value: &JsValue) -> Result<IssueRequest, JsValue> {
@@ -276,14 +312,19 @@ fn parse_issue(value: &JsValue) -> Result<IssueRequest, JsValue> {
     let claims = get(o, "claims")?;
     if !claims.is_undefined() {
         request.claims = json_object(&claims, "claims", MAX_APP_CLAIMS_BYTES)?;
+        // The bound is on UTF-8 bytes; the text checked above was UTF-16 units.
+        let bytes = serde_json::to_vec(&request.claims).map_or(usize::MAX, |v| v.len());
+        if bytes > MAX_APP_CLAIMS_BYTES {
+            return Err(range_error("claims", "application claims exceed 4 KiB"));
+        }
     }
     let client = get(o, "client")?;
     if !client.is_undefined() {
         let c = options(&client, "client", &["userAgent", "ip", "deviceId"])?;
         request.client = ClientInfo {
-            user_agent: opt_string(c, "userAgent", 1024)?,
-            ip: opt_string(c, "ip", 256)?,
-            device_id: opt_string(c, "deviceId", 256)?,
+            user_agent: client_text(c, "userAgent", MAX_USER_AGENT_LEN)?,
+            ip: client_text(c, "ip", MAX_IP_LEN)?,
+            device_id: client_text(c, "deviceId", MAX_DEVICE_ID_LEN)?,
         };
     }
     if let Some(f) = opt_string(o, "familyId", 64)? {

@@ -47,6 +47,11 @@ impl JsClock {
         self.last.set(ms);
         Ok(())
     }
+
+    /// The last good reading, in epoch milliseconds (the one [`JsClock::check`] just took).
+    pub fn last(&self) -> u64 {
+        self.last.get()
+    }
 }
 
 impl Clock for JsClock {

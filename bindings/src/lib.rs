@@ -1,9 +1,10 @@
 //! wasm-bindgen exports of `webgates-sessions` for the npm package: `Authority`, `Verifier`,
-//! `generateSigningKey`, and the bridge from JS store objects, clocks, hooks and event callbacks
-//! to the core's traits. Only this crate knows about JS; the core stays runtime-free.
+//! `generateSigningKey`, `runStoreConformance`, and the bridge from JS store objects, clocks,
+//! hooks and event callbacks to the core's traits. Only this crate knows about JS; the core stays runtime-free.
 //!
 //! Without the default `authority` feature only `Verifier` is built: the small module a
-//! resource service loads (`webgates-sessions/verifier`).
+//! resource service loads (`webgates-sessions/verifier`). The `conformance` feature adds
+//! `runStoreConformance` for the module behind `webgates-sessions/conformance`.
 //!
 //! Every argument is checked here before it reaches the core: a wrong type, an unknown option, a
 //! non-finite time, an oversized string or a lone surrogate is a thrown (or rejected) error with a
@@ -18,6 +19,8 @@
 mod args;
 #[cfg(feature = "authority")]
 mod authority;
+#[cfg(feature = "conformance")]
+mod conformance;
 mod convert;
 mod env;
 mod errors;
@@ -33,12 +36,14 @@ use wasm_bindgen::prelude::*;
 use webgates_sessions::keys::Jwks;
 use webgates_sessions::{Verifier, VerifierConfig};
 
-use args::{get, json_text, opt_function, opt_seconds, options, req_string, string};
+use args::{get, json_text, opt_function, opt_whole_seconds, options, req_string, string};
 use env::JsClock;
 use errors::{core_error, type_error};
 
 #[cfg(feature = "authority")]
 pub use authority::{generate_signing_key, WasmAuthority};
+#[cfg(feature = "conformance")]
+pub use conformance::{run_store_conformance, store_conformance_cases};
 
 /// Largest accepted JWKS (object or JSON text), in UTF-16 units.
 const MAX_JWKS_BYTES: u32 = 256 * 1024;
@@ -75,7 +80,7 @@ impl WasmVerifier {
             req_string(o, "issuer", 1024)?,
             req_string(o, "audience", 1024)?,
         );
-        if let Some(d) = opt_seconds(o, "leeway", DAY)? {
+        if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
             config.leeway = d;
         }
         let max = get(o, "maxTokenBytes")?;

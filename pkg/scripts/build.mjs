@@ -49,6 +49,8 @@ const wasmOpt = join(pkg, "node_modules/.bin/wasm-opt");
 for (const [name, profile, features] of [
   ["webgates_sessions_wasm", "wasm-release", []],
   ["webgates_sessions_verifier", "wasm-verifier", ["--no-default-features"]],
+  // `webgates-sessions/conformance`: the full module plus the store conformance suite.
+  ["webgates_sessions_conformance", "wasm-release", ["--features", "conformance"]],
 ]) {
   run("cargo", ["rustc", "--profile", profile, "-p", "webgates-sessions-wasm", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", ...features]);
   const input = join(root, `target/wasm32-unknown-unknown/${profile}/webgates_sessions_wasm.wasm`);

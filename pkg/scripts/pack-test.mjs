@@ -64,6 +64,15 @@ try {
     "wasm/webgates_sessions_verifier.js",
     "wasm/webgates_sessions_verifier_bg.wasm",
     "verifier.d.ts",
+    "conformance.d.ts",
+    "src/errors.js",
+    "src/conformance/api.js",
+    "src/conformance/node.js",
+    "src/conformance/deno.js",
+    "src/conformance/workerd.js",
+    "src/conformance/browser.js",
+    "wasm/webgates_sessions_conformance.js",
+    "wasm/webgates_sessions_conformance_bg.wasm",
   ]) {
     check(files.includes(required), `tarball contains ${required}`);
   }
@@ -106,14 +115,19 @@ assert.equal(typeof durableObjectStore, "function");
 assert.equal(typeof workersKvStore, "function");
 try { new Authority({ issuer: "x" }); assert.fail("no throw"); } catch (e) { assert.equal(e.code, "invalid_input"); }
 const small = await import("webgates-sessions/verifier");
-assert.deepEqual(Object.keys(small), ["Verifier"]);
+assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "isWebgatesError"]);
 const resource = new small.Verifier({ issuer: "https://auth.example", audience: "api.example", jwks: authority.jwks(), clock });
 assert.deepEqual(resource.verify(r.accessToken), claims);
+const { runStoreConformance, storeConformanceCases, WebgatesError } = await import("webgates-sessions/conformance");
+const report = await runStoreConformance(new MemoryStore(), "packed");
+assert.deepEqual(report.failed, []);
+assert.deepEqual(report.passed, storeConformanceCases().map((c) => c.name));
+try { new Authority({ issuer: "x" }); } catch (e) { assert.equal(WebgatesError.from(structuredClone(e))?.code, "invalid_input"); }
 console.log("smoke ok");
 `,
   );
   const out = run(process.execPath, ["smoke.mjs"], app);
-  check(out.includes("smoke ok"), "import 'webgates-sessions' and 'webgates-sessions/verifier' by name: issue, renew, verify");
+  check(out.includes("smoke ok"), "import 'webgates-sessions', '/verifier' and '/conformance' by name: issue, renew, verify, run the store suite");
 
   // 4. The packed types resolve through package.json "exports" → "types" under NodeNext.
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");
@@ -122,6 +136,8 @@ console.log("smoke ok");
       join(app, "typed.ts"),
       `import { Authority, MemoryStore, generateSigningKey, type RenewOutcome } from "webgates-sessions";
 import { Verifier, type AccessTokenClaims } from "webgates-sessions/verifier";
+import { runStoreConformance, type ConformanceReport } from "webgates-sessions/conformance";
+export const conform = (): Promise<ConformanceReport> => runStoreConformance(new MemoryStore(), "ns");
 export const check = (t: string): AccessTokenClaims => new Verifier({ issuer: "i", audience: "a", jwks: { keys: [] } }).verify(t);
 const a = new Authority({ issuer: "i", audience: "a", signingKeys: [generateSigningKey()], store: new MemoryStore() });
 export async function f(t: string): Promise<string> {

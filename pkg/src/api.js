@@ -13,6 +13,8 @@ import {
 
 import { freed, verifierClass } from "./verifier-class.js";
 
+export { WebgatesError, isWebgatesError } from "./errors.js";
+
 export { MemoryStore } from "./stores/memory.js";
 export { denoKvStore } from "./stores/deno-kv.js";
 export { durableObjectStore } from "./stores/durable-object.js";

@@ -2,7 +2,9 @@
 // and the verifier-only module (verifier/api.js): `free()` is idempotent and use after free is an
 // Error with a code (the raw glue throws an uncoded one).
 
-export const freed = (what) => Object.assign(new Error(`${what} was freed`), { code: "instance_freed" });
+import { codedError } from "./errors.js";
+
+export const freed = (what) => codedError(Error, "instance_freed", `${what} was freed`);
 
 /** The `Verifier` class wrapping the glue's `WasmVerifier`. */
 export function verifierClass(WasmVerifier) {

@@ -30,9 +30,16 @@ import {
   type SessionInfo,
   type SessionStore,
   type VerifierOptions,
-  type WebgatesError,
+  WebgatesError,
+  isWebgatesError,
+  type DenoKvLike,
+  type DurableObjectStorageLike,
+  type KVNamespaceLike,
+  type PrivateJwkInput,
+  type PublicJwk,
 } from "webgates-sessions";
-import { Verifier as SmallVerifier, type AccessTokenClaims as SmallClaims } from "webgates-sessions/verifier";
+import { runStoreConformance, storeConformanceCases, type ConformanceReport } from "webgates-sessions/conformance";
+import { Verifier as SmallVerifier, WebgatesError as SmallError, type AccessTokenClaims as SmallClaims } from "webgates-sessions/verifier";
 // @ts-expect-error — the verifier-only entry point has no Authority.
 import { Authority as NoAuthority } from "webgates-sessions/verifier";
 
@@ -89,9 +96,6 @@ const literalStore: SessionStore = {
 // ---------------------------------------------------------------------------------------------
 // Error-code narrowing.
 
-function isWebgatesError(e: unknown): e is WebgatesError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
-}
 
 /** Exhaustive over ErrorCode: adding a code to index.d.ts without handling it here fails tsc. */
 const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
@@ -135,6 +139,12 @@ const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
 };
 
 function describeError(e: unknown): string {
+  // After structuredClone or Workers RPC the code is read back from the message.
+  const restored: WebgatesError | null = WebgatesError.from(e);
+  const codes: readonly ErrorCode[] = WebgatesError.codes;
+  void [restored, codes, SmallError.from(e)];
+  // @ts-expect-error — from() may return null: narrow first.
+  void WebgatesError.from(e).code;
   if (!isWebgatesError(e)) return "unexpected";
   const status = httpStatus[e.code];
   switch (e.code) {
@@ -184,6 +194,101 @@ function handle(r: RenewOutcome): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Events narrow on `type`.
+
+function describeEvent(e: SessionEvent): string {
+  // @ts-expect-error — generation exists only on "renewed".
+  void e.generation;
+  switch (e.type) {
+    case "issued":
+      return `${e.subject} ${e.sessionId} ${e.familyId}`;
+    case "renewed":
+      return `${e.sessionId} #${e.generation}`;
+    case "retriedInGrace":
+      return e.sessionId;
+    case "leaseContended":
+      return `${e.sessionId} ${e.retryAfterMs}`;
+    case "replayDetected":
+      return `${e.subject} ${e.familyId}`;
+    case "rejected": {
+      const sid: string | undefined = e.sessionId;
+      return `${sid ?? "-"} ${e.reason}`;
+    }
+    case "revoked":
+      return "sessionId" in e ? e.sessionId : "familyId" in e ? e.familyId : e.subject;
+    default: {
+      const unreachable: never = e;
+      return unreachable;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime handles, typed structurally: shapes modelled on the runtimes' own declarations
+// (Deno.Kv, DurableObjectStorage, KVNamespace from @cloudflare/workers-types), richer than the
+// adapters need, must be accepted.
+
+type KvKey = readonly (Uint8Array | string | number | bigint | boolean | symbol)[]; // Deno.KvKey
+declare const denoKv: {
+  get<T = unknown>(key: KvKey, options?: { consistency?: "strong" | "eventual" }): Promise<{ key: unknown[]; value: T | null; versionstamp: string | null }>;
+  getMany<T extends readonly unknown[]>(keys: readonly [...{ [K in keyof T]: KvKey }], options?: { consistency?: "strong" | "eventual" }): Promise<{ [K in keyof T]: { key: unknown[]; value: T[K] | null; versionstamp: string | null } }>;
+  list<T = unknown>(selector: { prefix: KvKey } | { start: KvKey; end: KvKey }, options?: { limit?: number; cursor?: string; reverse?: boolean; batchSize?: number }): AsyncIterableIterator<{ key: KvKey; value: T; versionstamp: string }> & { readonly cursor: string };
+  atomic(): DenoAtomic;
+  close(): void;
+};
+interface DenoAtomic {
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): this;
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): this;
+  delete(key: KvKey): this;
+  sum(key: readonly string[], n: bigint): this;
+  commit(): Promise<{ ok: true; versionstamp: string } | { ok: false }>;
+}
+declare const doStorage: {
+  get<T = unknown>(key: string, options?: { allowConcurrency?: boolean }): Promise<T | undefined>;
+  get<T = unknown>(keys: string[], options?: { allowConcurrency?: boolean }): Promise<Map<string, T>>;
+  put<T>(key: string, value: T, options?: { allowUnconfirmed?: boolean }): Promise<void>;
+  put<T>(entries: Record<string, T>): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  delete(keys: string[]): Promise<number>;
+  list<T = unknown>(options?: { start?: string; startAfter?: string; end?: string; prefix?: string; reverse?: boolean; limit?: number }): Promise<Map<string, T>>;
+  transaction<T>(closure: (txn: { get<V = unknown>(key: string): Promise<V | undefined>; put<V>(key: string, value: V): Promise<void>; rollback(): void }) => Promise<T>): Promise<T>;
+  kv: {
+    get<T = unknown>(key: string): T | undefined;
+    put<T>(key: string, value: T): void;
+    delete(key: string): boolean;
+    list<T = unknown>(options?: { start?: string; end?: string; prefix?: string; reverse?: boolean; limit?: number }): Iterable<[string, T]>;
+  };
+  deleteAll(): Promise<void>;
+};
+declare const kvNamespace: {
+  get(key: string, options?: { type: "text" }): Promise<string | null>;
+  getWithMetadata<M = unknown>(key: string, options: { type: "text"; cacheTtl?: number }): Promise<{ value: string | null; metadata: M | null; cacheStatus: string | null }>;
+  put(key: string, value: string | ArrayBuffer | ArrayBufferView, options?: { expiration?: number; expirationTtl?: number; metadata?: any | null }): Promise<void>;
+  delete(key: string): Promise<void>;
+  list<M = unknown>(options?: { limit?: number; prefix?: string | null; cursor?: string | null }): Promise<{ list_complete: false; keys: { name: string; expiration?: number; metadata?: M }[]; cursor: string; cacheStatus: string | null } | { list_complete: true; keys: { name: string; expiration?: number; metadata?: M }[]; cacheStatus: string | null }>;
+};
+
+export const runtimeStores: SessionStore[] = [denoKvStore(denoKv), denoKvStore(denoKv, { prefix: ["tenant", 7] }), durableObjectStore(doStorage), workersKvStore(kvNamespace)];
+export const likes: [DenoKvLike, DurableObjectStorageLike, KVNamespaceLike] = [denoKv, doStorage, kvNamespace];
+// @ts-expect-error — a KV namespace is not Durable Object storage.
+durableObjectStore(kvNamespace);
+// @ts-expect-error — nor is a Map a Deno KV.
+denoKvStore(new Map());
+// @ts-expect-error — prefix parts are Deno KV key parts.
+denoKvStore(denoKv, { prefix: [{}] });
+
+// ---------------------------------------------------------------------------------------------
+// The conformance entry point.
+
+export async function conform(store: SessionStore): Promise<boolean> {
+  const report: ConformanceReport = await runStoreConformance(store, "ci");
+  const names: string[] = storeConformanceCases().map((c) => `${c.name}: ${c.description}`);
+  // @ts-expect-error — the namespace is a string.
+  await runStoreConformance(store, 7);
+  return report.failed.length === 0 && report.passed.length === names.length;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Every export and option bag.
 
 export async function main(): Promise<void> {
@@ -193,10 +298,11 @@ export async function main(): Promise<void> {
 
   const events: SessionEvent[] = [];
   let now = 1_700_000_000_000;
+  const readonlyKeys: readonly PrivateJwk[] = [key];
   const options: AuthorityOptions = {
     issuer: "https://auth.example",
     audience: "api.example",
-    signingKeys: [key],
+    signingKeys: readonlyKeys,
     store: new MemoryStore(),
     accessTokenTtl: 300,
     refreshIdleTtl: 1_209_600,
@@ -210,10 +316,20 @@ export async function main(): Promise<void> {
       events.push(e);
       const type: "issued" | "renewed" | "retriedInGrace" | "leaseContended" | "replayDetected" | "rejected" | "revoked" = e.type;
       void type;
+      void describeEvent(e);
     },
     claimsHook: async (session: SessionInfo, current: Claims): Promise<Claims> => ({ ...current, device: session.client.deviceId ?? null }),
   };
   const authority = new Authority(options);
+  // Optional members accept undefined (exactOptionalPropertyTypes), as the runtime does.
+  new Authority({ ...options, accessTokenTtl: undefined, clock: undefined, onEvent: undefined, claimsHook: undefined });
+  await authority.issue({ subject: "u", claims: undefined, client: { userAgent: undefined, ip: "203.0.113.7" }, familyId: undefined });
+  // A private JWK without kid (the runtime computes its thumbprint).
+  const { kid: _kid, ...noKid } = key;
+  void _kid;
+  const input: PrivateJwkInput = noKid;
+  new Authority({ ...options, signingKeys: [input] });
+  authority.addSigningKey(noKid);
   new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: new MapStore() });
   new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, claimsHook: (_s, c) => c });
 
@@ -223,7 +339,7 @@ export async function main(): Promise<void> {
   new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, grace_window: 60 });
   // @ts-expect-error — durations are numbers of seconds, not strings.
   new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: literalStore, leaseTtl: "10s" });
-  // @ts-expect-error — signing keys must be private JWKs.
+  // @ts-expect-error — signing keys must be private JWKs (a readonly array of them will do).
   new Authority({ issuer: "i", audience: "a", signingKeys: [{ kty: "OKP", crv: "Ed25519", x: key.x }], store: literalStore });
   // @ts-expect-error — a store must have list().
   new Authority({ issuer: "i", audience: "a", signingKeys: [key], store: { get: async () => null, set: async () => ({ ok: false as const }), delete: async () => {} } });
@@ -263,6 +379,13 @@ export async function main(): Promise<void> {
   }
 
   const jwks: Jwks = authority.jwks();
+  const firstKid: string | undefined = jwks.keys[0]?.kid;
+  const published: PublicJwk[] = jwks.keys;
+  void [firstKid, published];
+  for (const k of jwks.keys) {
+    const kidString: string = k.kid;
+    void kidString;
+  }
   const activeKid: string = authority.activeKid();
   const next = generateSigningKey();
   authority.addSigningKey(next);
@@ -295,6 +418,13 @@ export async function main(): Promise<void> {
     const exp: number = claims.exp;
     const custom: unknown = claims["role"];
     void [sub, aud, exp, custom];
+    // verify<T>() types the application claims.
+    const typed = verifier.verify<{ role: "admin" | "member"; tenant?: string }>(issued.accessToken);
+    const role: "admin" | "member" = typed.role;
+    const sid: string = typed.sid;
+    // @ts-expect-error — not one of the declared application claims.
+    void typed.rolez;
+    void [role, sid];
   } catch (e) {
     void describeError(e);
   }
@@ -308,13 +438,10 @@ export async function main(): Promise<void> {
   // @ts-expect-error — size is read-only.
   mem.size = 0;
 
-  // Runtime adapters accept their runtime's handles and return SessionStores.
-  const stores: SessionStore[] = [
-    denoKvStore({}),
-    denoKvStore({}, { prefix: ["sessions"] }),
-    durableObjectStore({}),
-    workersKvStore({}),
-  ];
+  // Runtime adapters accept their runtime's handles (see runtimeStores above), not anything.
+  // @ts-expect-error — an empty object is no Workers KV namespace.
+  workersKvStore({});
+  const stores: SessionStore[] = runtimeStores;
 
   authority.free();
   void [asJwk, kid, text, size, purged, stores, events];

@@ -525,3 +525,26 @@ pub async fn run<S: Store + ?Sized>(
     }
     Ok(passed)
 }
+
+/// Runs every case of [`CASES`] as [`run`] does, but on past a failure: one result per case, in
+/// [`CASES`] order, so one run reports every rule a store breaks (the JS package's
+/// `runStoreConformance` reports these).
+pub async fn run_each<S: Store + ?Sized>(
+    store: &S,
+    namespace: &str,
+) -> Vec<Result<&'static str, ConformanceFailure>> {
+    let mut results = Vec::with_capacity(CASES.len());
+    for case in CASES {
+        let prefix = format!("{namespace}/{}/", case.name);
+        let result = run_case(store, case.name, &prefix).await;
+        results.push(
+            result
+                .map(|()| case.name)
+                .map_err(|detail| ConformanceFailure {
+                    case: case.name,
+                    detail,
+                }),
+        );
+    }
+    results
+}

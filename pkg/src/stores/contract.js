@@ -2,8 +2,10 @@
 // in JS, page slicing, random versions, and for the SQL stores the table name rule and the
 // byte-order upper bound of a key prefix. Nothing here runs at module top level.
 
+import { codedError } from "../errors.js";
+
 /** A TypeError with the `invalid_input` code, prefixed with the adapter's name. */
-export const invalid = (who, message) => Object.assign(new TypeError(`${who}: ${message}`), { code: "invalid_input" });
+export const invalid = (who, message) => codedError(TypeError, "invalid_input", `${who}: ${message}`);
 
 /** Whether an entry (`undefined` or `null` when absent) satisfies `expect`. */
 export const matches = (current, expect) =>

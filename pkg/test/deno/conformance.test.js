@@ -1,8 +1,10 @@
-// The JS store conformance suite against real Deno KV, plus what is specific to the Deno KV
+// The store conformance suite (webgates-sessions/conformance) against real Deno KV, plus what is specific to the Deno KV
 // adapter: prefixes, isolation, and values longer than Deno KV's 64 KiB value limit.
 import assert from "node:assert/strict";
 import { denoKvStore } from "../../dist/deno.js";
-import { CASES, runConformance } from "../conformance.js";
+import { runStoreConformance as runConformance, storeConformanceCases } from "../../src/conformance/deno.js";
+
+const CASES = storeConformanceCases().map((c) => c.name);
 import { withKv } from "./_helpers.js";
 
 const rawKeys = async (kv, prefix = []) => {

@@ -132,7 +132,7 @@ test("new Authority: NaN / Infinity / -1 / wrong types for every duration", () =
   const { base } = fixture();
   for (const field of DURATIONS) {
     for (const v of BAD_NUMBERS) {
-      const e = throwsCode(() => new Authority({ ...base, [field]: v }), { code: ["invalid_input", "config_invalid"], ctor: ERROR_CTORS });
+      const e = throwsCode(() => new Authority({ ...base, [field]: v }), { code: ["invalid_input", "config_invalid"], ctor: RangeError });
       assert.ok(e.message.includes(field) || e.code === "config_invalid", `${field}=${v}: ${e.message}`);
     }
     for (const v of NON_NUMBERS) {
@@ -142,17 +142,16 @@ test("new Authority: NaN / Infinity / -1 / wrong types for every duration", () =
   // In range for the binding but out of range (or inconsistent) for the core: config_invalid.
   for (const [field, v] of [
     ["accessTokenTtl", 0],
-    ["accessTokenTtl", 0.4],
     ["refreshAbsoluteTtl", 59],
     ["refreshIdleTtl", 30],
     ["graceWindow", 601],
     ["leaseTtl", 0.05],
     ["leeway", 301],
   ]) {
-    throwsCode(() => new Authority({ ...base, [field]: v }), { code: "config_invalid", ctor: Error });
+    throwsCode(() => new Authority({ ...base, [field]: v }), { code: "config_invalid", ctor: RangeError });
   }
-  throwsCode(() => new Authority({ ...base, refreshIdleTtl: 7200, refreshAbsoluteTtl: 3600 }), { code: "config_invalid" });
-  throwsCode(() => new Authority({ ...base, graceWindow: 120, refreshIdleTtl: 120 }), { code: "config_invalid" });
+  throwsCode(() => new Authority({ ...base, refreshIdleTtl: 7200, refreshAbsoluteTtl: 3600 }), { code: "config_invalid", ctor: RangeError });
+  throwsCode(() => new Authority({ ...base, graceWindow: 120, refreshIdleTtl: 120 }), { code: "config_invalid", ctor: RangeError });
   // Explicit undefined means "use the default".
   const ok = new Authority({ ...base, accessTokenTtl: undefined, graceWindow: undefined });
   assert.equal(typeof ok.activeKid(), "string");
@@ -696,4 +695,56 @@ test("after the whole barrage the instances still issue, renew and verify", asyn
   assert.equal(verifier.verify(s.accessToken).ok, true);
   const r = await mustRenew(authority, s.refreshToken);
   assert.equal(verifier.verify(r.accessToken).sid, s.sessionId);
+});
+
+test("fractional accessTokenTtl or leeway is refused: tokens count whole seconds, so exp - iat would differ", async () => {
+  const { base, clock } = fixture();
+  for (const [field, v] of [["accessTokenTtl", 300.5], ["accessTokenTtl", 0.4], ["accessTokenTtl", 59.999], ["leeway", 30.5], ["leeway", 0.1]]) {
+    const e = throwsCode(() => new Authority({ ...base, [field]: v }), { code: "invalid_input", ctor: RangeError });
+    assert.ok(e.message.includes(field) && e.message.includes("whole number of seconds"), e.message);
+  }
+  const jwks = new Authority(base).jwks();
+  throwsCode(() => new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwks, leeway: 1.5 }), { code: "invalid_input", ctor: RangeError });
+  // Whole seconds, and durations kept in milliseconds (grace, lease, idle/absolute TTLs, renewal
+  // window), may still be fractional; exp - iat is then exactly the TTL.
+  const a = new Authority({ ...base, accessTokenTtl: 301, graceWindow: 0.5, leaseTtl: 2.5, renewalWindow: 30.25 });
+  clock.advance(777); // a clock reading that is not a whole second
+  const s = await a.issue({ subject: "whole" });
+  const { exp, iat } = JSON.parse(Buffer.from(s.accessToken.split(".")[1], "base64url"));
+  assert.equal(exp - iat, 301);
+});
+
+test("renewalAdvice refuses a time in seconds (a JWT's exp) where it is plainly not milliseconds", () => {
+  const clock = manualClock(T0);
+  const { authority } = setup({ clockObj: clock });
+  const expSeconds = Math.floor((T0 + 300 * SEC) / 1000);
+  const e = throwsCode(() => authority.renewalAdvice(expSeconds), { code: "invalid_input", ctor: RangeError });
+  assert.match(e.message, /milliseconds/);
+  throwsCode(() => authority.renewalAdvice(Math.floor(T0 / 1000) - 3600), { code: "invalid_input", ctor: RangeError });
+  assert.equal(authority.renewalAdvice(T0 + 300 * SEC), "notNeeded");
+  assert.equal(authority.renewalAdvice(T0 + 30 * SEC), "advised");
+  assert.equal(authority.renewalAdvice(T0 - 1), "required");
+  assert.equal(authority.renewalAdvice(0), "required", "a genuine (ancient) millisecond time is not mistaken");
+  // A test clock near zero: small values are milliseconds, never refused.
+  const early = manualClock(5_000);
+  const { authority: a2 } = setup({ clockObj: early });
+  assert.equal(a2.renewalAdvice(5), "required");
+  assert.equal(a2.renewalAdvice(5_000 + 300 * SEC), "notNeeded");
+});
+
+test("every invalid_input is a TypeError or RangeError and every config_invalid a RangeError, from the core too", async () => {
+  const { authority, base } = fixture();
+  // Found by the core (content), not by the bindings: TypeError.
+  await rejectsCode(() => authority.issue({ subject: "bad\u0007subject" }), { code: "invalid_input", ctor: TypeError });
+  await rejectsCode(() => authority.issue({ subject: "u", claims: { iss: "x" } }), { code: "invalid_input", ctor: TypeError });
+  await rejectsCode(() => authority.issue({ subject: "u", client: { ip: "1.2.3.4\n" } }), { code: "invalid_input", ctor: TypeError });
+  await rejectsCode(() => authority.issue({ subject: "u", familyId: "not-a-uuid" }), { code: "invalid_input", ctor: TypeError });
+  // Lengths in UTF-8 bytes (UTF-16 units under the bound, bytes over it): RangeError.
+  await rejectsCode(() => authority.issue({ subject: "é".repeat(129) }), { code: "invalid_input", ctor: RangeError });
+  await rejectsCode(() => authority.issue({ subject: "" }), { code: "invalid_input", ctor: RangeError });
+  await rejectsCode(() => authority.issue({ subject: "u", client: { userAgent: "é".repeat(300) } }), { code: "invalid_input", ctor: RangeError });
+  await rejectsCode(() => authority.issue({ subject: "u", claims: { t: "é".repeat(2100) } }), { code: "invalid_input", ctor: RangeError });
+  throwsCode(() => new Authority({ ...base, signingKeys: Array(65).fill(base.signingKeys[0]) }), { code: "config_invalid", ctor: RangeError });
+  // Still usable.
+  assert.equal((await authority.issue({ subject: "é".repeat(128) })).subject, "é".repeat(128));
 });

@@ -1,22 +1,52 @@
-// MemoryStore: the shared store conformance suite, plus size and purgeExpired.
+// MemoryStore: the store conformance suite shipped as webgates-sessions/conformance, plus size,
+// purgeExpired and the ordered key index.
 import assert from "node:assert/strict";
 import test from "node:test";
 import { MemoryStore } from "../../dist/node.js";
-import { CASES, runConformance } from "../conformance.js";
+import { runStoreConformance, storeConformanceCases } from "../../src/conformance/node.js";
 import { SEC, manualClock, setup } from "./support.js";
 
+const CASES = storeConformanceCases().map((c) => c.name);
+
 test("MemoryStore passes every conformance case", async () => {
-  const r = await runConformance(new MemoryStore(), "conformance");
+  const r = await runStoreConformance(new MemoryStore(), "conformance");
   assert.deepEqual(r.failed, []);
-  assert.deepEqual(r.skipped, []);
   assert.deepEqual(r.passed, CASES);
-  assert.equal(r.passed.length, CASES.length);
+  assert.ok(CASES.length >= 18, `${CASES.length} cases`);
+});
+
+test("every case is named and described, and a broken store fails the cases it breaks, not the rest", async () => {
+  for (const c of storeConformanceCases()) {
+    assert.match(c.name, /^[a-z_]+$/);
+    assert.ok(c.description.length > 20, c.name);
+  }
+  // A store that ignores expected versions (always writes): the suite goes on past the first failure.
+  class IgnoresVersion extends MemoryStore {
+    async set(key, value, options) {
+      const expect = typeof options?.expect === "object" ? "any" : options?.expect;
+      return super.set(key, value, { ...options, expect });
+    }
+  }
+  const r = await runStoreConformance(new IgnoresVersion(), "broken");
+  const failed = r.failed.map((f) => f.case);
+  assert.ok(failed.includes("put_stale_version_conflicts"), JSON.stringify(r.failed));
+  assert.ok(failed.includes("put_version_on_absent_conflicts"), JSON.stringify(r.failed));
+  assert.ok(r.passed.includes("list_pagination"));
+  assert.deepEqual([...r.passed, ...failed].sort(), [...CASES].sort());
+  for (const f of r.failed) assert.equal(typeof f.detail, "string");
+});
+
+test("runStoreConformance refuses a non-store with a coded TypeError", async () => {
+  for (const bad of [null, 42, {}, { get() {}, set() {}, delete() {} }]) {
+    await assert.rejects(runStoreConformance(bad, "x"), (e) => e instanceof TypeError && e.code === "invalid_input");
+  }
+  await assert.rejects(runStoreConformance(new MemoryStore(), 7), (e) => e instanceof TypeError && e.code === "invalid_input");
 });
 
 test("conformance passes twice on one store under different namespaces", async () => {
   const s = new MemoryStore();
   for (const ns of ["a", "b"]) {
-    const r = await runConformance(s, ns);
+    const r = await runStoreConformance(s, ns);
     assert.equal(r.passed.length, CASES.length, JSON.stringify(r.failed));
   }
 });
@@ -162,4 +192,87 @@ test("a wrapped or overridden MemoryStore method is always called (the twin step
   assert.equal(audited[SYNC], undefined);
   await setup({ store: audited }).authority.issue({ subject: "audited" });
   assert.ok(sets >= 3, `${sets} sets`);
+});
+
+// The ordered key index behind list(): byte order, cursors, and consistency under churn.
+
+/** Every key under `prefix`, paging `limit` at a time. */
+async function listAll(s, prefix, limit) {
+  const keys = [];
+  let cursor = null;
+  for (let i = 0; i < 100_000; i++) {
+    const page = await s.list(prefix, cursor == null ? { limit } : { cursor, limit });
+    assert.ok(page.keys.length <= limit, "a page exceeded its limit");
+    keys.push(...page.keys);
+    cursor = page.cursor;
+    if (cursor == null) return keys;
+  }
+  assert.fail("list never returned a final page");
+}
+
+const byteOrder = (keys) => [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+test("list returns keys in UTF-8 byte order, also where UTF-16 order differs", async () => {
+  const s = new MemoryStore();
+  // UTF-16 puts U+1F600 (a surrogate pair, D83D DE00) before U+FFFD and U+E000; UTF-8 after.
+  const keys = ["p/\u{1F600}", "p/\uFFFD", "p/\uE000", "p/z", "p/A", "p/", "p/\u00e9", "p/\u{10FFFF}", "p/\uD7FF"];
+  for (const k of keys) await s.set(k, "1", { expect: "absent" });
+  const want = byteOrder(keys);
+  assert.notDeepEqual(want, [...keys].sort(), "the keys do not tell the two orders apart");
+  assert.deepEqual(await listAll(s, "p/", 100), want);
+  assert.deepEqual(await listAll(s, "p/", 2), want);
+});
+
+test("a cursor before the prefix starts at the prefix; one past every key ends the listing", async () => {
+  const s = new MemoryStore();
+  for (const k of ["a/1", "b/1", "b/2", "c/1"]) await s.set(k, "1", { expect: "absent" });
+  assert.deepEqual(await s.list("b/", { cursor: "a/9", limit: 10 }), { keys: ["b/1", "b/2"], cursor: null });
+  assert.deepEqual(await s.list("b/", { cursor: "b/1", limit: 10 }), { keys: ["b/2"], cursor: null });
+  assert.deepEqual(await s.list("b/", { cursor: "b/2", limit: 10 }), { keys: [], cursor: null });
+  assert.deepEqual(await s.list("b/", { cursor: "zzz", limit: 10 }), { keys: [], cursor: null });
+  assert.deepEqual(await s.list("b/", { limit: 1 }), { keys: ["b/1"], cursor: "b/1" });
+  // A cursor between two keys that is itself no key.
+  assert.deepEqual(await s.list("b/", { cursor: "b/10", limit: 10 }), { keys: ["b/2"], cursor: null });
+});
+
+test("list stays exact through thousands of inserts, overwrites, deletes and purges", async () => {
+  let seed = 42;
+  const rand = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const s = new MemoryStore();
+  const live = new Map(); // key → expiry hint
+  const check = async () => {
+    for (const prefix of ["", "u/", "u/3/", "s/"]) {
+      const want = byteOrder([...live.keys()].filter((k) => k.startsWith(prefix)));
+      assert.deepEqual(await listAll(s, prefix, 97), want, `prefix ${JSON.stringify(prefix)}`);
+    }
+    assert.equal(s.size, live.size);
+  };
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 3000; i++) {
+      const k = rand(3) === 0 ? `s/${rand(2000)}` : `u/${rand(10)}/${rand(500)}`;
+      if (rand(4) === 0) {
+        await s.delete(k);
+        live.delete(k);
+      } else {
+        const expiresAt = 1000 + rand(1000);
+        await s.set(k, "v", { expect: "any", expiresAt });
+        live.set(k, expiresAt);
+      }
+    }
+    await check();
+    const now = 1000 + rand(1000);
+    const purged = s.purgeExpired(now);
+    let expected = 0;
+    for (const [k, e] of live) {
+      if (e <= now) {
+        live.delete(k);
+        expected++;
+      }
+    }
+    assert.equal(purged, expected);
+    await check();
+  }
 });

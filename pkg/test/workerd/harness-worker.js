@@ -1,7 +1,9 @@
-// Test-only Worker: runs the JS store conformance suite and concurrent renewals INSIDE workerd,
+// Test-only Worker: runs the store conformance suite (webgates-sessions/conformance) and concurrent renewals INSIDE workerd,
 // against Durable Object storage and Workers KV, and answers with JSON for the node:test files.
 //
-//   GET  /<b>/conformance             → runConformance(...) result
+//   GET  /<b>/conformance             → runStoreConformance(...) result
+//   GET  /cases                       → storeConformanceCases()
+//   GET  /rpc/<what>                  → an error thrown in a Durable Object, caught across RPC
 //   POST /<b>/issue                   → { refreshToken, sessionId }
 //   POST /<b>/renew  (body: token)    → the renew outcome
 //   GET  /<b>/events?sid=…            → counts of lifecycle events for that session
@@ -13,8 +15,9 @@
 // separate event delivered to the object; /dosql/* the same in a SQLite-backed Durable Object
 // (what `new_sqlite_classes` deploys); /kv/* runs in the Worker on a KV namespace.
 
-import { Authority, durableObjectStore, workersKvStore } from "../../src/workerd.js";
-import { runConformance } from "../conformance.js";
+import { DurableObject } from "cloudflare:workers";
+import { Authority, Verifier, WebgatesError, durableObjectStore, isWebgatesError, workersKvStore } from "../../src/workerd.js";
+import { runStoreConformance, storeConformanceCases } from "../../src/conformance/workerd.js";
 
 function countingAuthority(env, store, counts) {
   return new Authority({
@@ -32,7 +35,7 @@ function countingAuthority(env, store, counts) {
 }
 
 async function route(path, request, store, authority, counts, namespace) {
-  if (path === "/conformance") return Response.json(await runConformance(store, namespace));
+  if (path === "/conformance") return Response.json(await runStoreConformance(store, namespace));
   if (path === "/issue") {
     const s = await authority.issue({ subject: "racer" });
     return Response.json({ refreshToken: s.refreshToken, sessionId: s.sessionId });
@@ -87,12 +90,46 @@ export class HarnessObject {
 
 export class HarnessSqlObject extends HarnessObject {}
 
+// Errors thrown inside a Durable Object and caught by the Worker across Workers RPC, which keeps an
+// error's message and type but not its `code`.
+export class RpcObject extends DurableObject {
+  #authority(store = durableObjectStore(this.ctx.storage)) {
+    return new Authority({ issuer: "https://harness.test", audience: "harness", signingKeys: [JSON.parse(this.env.SIGNING_KEY)], store });
+  }
+  fractionalTtl() {
+    return new Authority({ issuer: "i", audience: "a", signingKeys: [JSON.parse(this.env.SIGNING_KEY)], store: durableObjectStore(this.ctx.storage), accessTokenTtl: 300.5 });
+  }
+  badToken() {
+    const authority = this.#authority();
+    return new Verifier({ issuer: "https://harness.test", audience: "harness", jwks: authority.jwks() }).verify("not.a.token");
+  }
+  async storeDown() {
+    const down = () => {
+      throw new Error("database unreachable");
+    };
+    await this.#authority({ get: down, set: down, delete: down, list: down }).issue({ subject: "u" });
+  }
+}
+
+async function rpcError(env, what) {
+  try {
+    await env.RPC.get(env.RPC.idFromName("rpc"))[what]();
+    return Response.json({ threw: false });
+  } catch (e) {
+    const seen = { ctor: e?.constructor?.name, message: e?.message, code: e?.code ?? null };
+    const recovered = WebgatesError.from(e);
+    return Response.json({ threw: true, ...seen, recovered: recovered?.code ?? null, same: recovered === e, is: isWebgatesError(e), codeAfter: e?.code ?? null });
+  }
+}
+
 const kvCounts = new Map(); // per isolate; Miniflare runs one isolate
 
 export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     try {
+      if (pathname === "/cases") return Response.json(storeConformanceCases());
+      if (pathname.startsWith("/rpc/")) return await rpcError(env, pathname.slice(5));
       if (pathname.startsWith("/do/")) {
         return await env.HARNESS.get(env.HARNESS.idFromName("harness")).fetch(request);
       }

@@ -28,6 +28,7 @@ export function startHarness() {
     durableObjects: {
       HARNESS: "HarnessObject",
       HARNESS_SQL: { className: "HarnessSqlObject", useSQLite: true },
+      RPC: { className: "RpcObject", useSQLite: true },
     },
     bindings: { SIGNING_KEY: signingKeyJson() },
     compatibilityDate: "2025-01-01",
