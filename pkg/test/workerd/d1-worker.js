@@ -1,7 +1,7 @@
 // Test-only Worker for d1_store.test.js: d1Store(env.DB) inside workerd, answering with JSON.
 //
 //   POST /migrate               → the migrations applied now (twice in a row, at once)
-//   GET  /conformance           → runConformance(d1Store(env.DB), "d1")
+//   GET  /conformance           → runStoreConformance(d1Store(env.DB), "d1")
 //   GET  /checks                → D1-specific facts (byte-order listing, getMany, storage, purge)
 //   POST /issue                 → { refreshToken, sessionId }
 //   POST /renew  (body: token)  → the renew outcome, from an Authority made for this request
@@ -12,7 +12,7 @@
 // authorities sharing only the database, as separate Workers would.
 
 import { Authority, d1Schema, d1Store } from "../../src/workerd.js";
-import { runConformance } from "../conformance.js";
+import { runStoreConformance } from "../../src/conformance/workerd.js";
 
 const counts = new Map(); // per isolate; Miniflare runs one isolate
 
@@ -144,7 +144,7 @@ export default {
           return Response.json({ first, second: await store.migrate() });
         }
         case "/conformance":
-          return Response.json(await runConformance(store, "d1"));
+          return Response.json(await runStoreConformance(store, "d1"));
         case "/checks":
           return Response.json(await checks(env, store));
         case "/issue": {
