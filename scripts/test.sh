@@ -28,6 +28,7 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy -p webgates-sessions --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p webgates-sessions-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p webgates-sessions-wasm --all-targets --no-default-features --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p webgates-sessions-wasm --all-targets --features conformance --target wasm32-unknown-unknown -- -D warnings
 
 step "docs (broken links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p webgates-sessions --quiet
