@@ -472,6 +472,7 @@ impl KeyRingRecord {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests
 mod tests {
     use super::*;
 

@@ -109,7 +109,7 @@ impl std::fmt::Debug for Issued {
 /// Where an authority's signing keys come from.
 enum KeySource {
     /// A configured [`KeySet`], rotated by hand.
-    Static(KeySet),
+    Static(Box<KeySet>),
     /// The persisted key ring, derived from a master secret.
     Ring(KeyRingConfig),
 }
@@ -179,7 +179,7 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
                 "a key ring is read from the store: build with AuthorityBuilder::load",
             ));
         };
-        parts.with_static_keys(keys)
+        parts.with_static_keys(*keys)
     }
 
     /// Validates the configuration and builds the authority; with a key ring
@@ -194,7 +194,7 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
     pub async fn load(self) -> Result<Authority<S, H>> {
         let (parts, keys) = self.parts()?;
         let ring = match keys {
-            KeySource::Static(keys) => return parts.with_static_keys(keys),
+            KeySource::Static(keys) => return parts.with_static_keys(*keys),
             KeySource::Ring(ring) => ring,
         };
         ring.validate(&parts.config)?;
@@ -402,7 +402,7 @@ impl<S: Store> Authority<S, NoHook> {
     pub fn builder(config: AuthorityConfig, keys: KeySet, store: S) -> AuthorityBuilder<S, NoHook> {
         AuthorityBuilder {
             config,
-            keys: KeySource::Static(keys),
+            keys: KeySource::Static(Box::new(keys)),
             store,
             clock: None,
             random: None,
