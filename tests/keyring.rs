@@ -592,3 +592,22 @@ fn ring_settings_are_validated_against_the_token_lifetimes() {
     assert_eq!(ring.schedule(&long_ttl).retirement_delay, secs(3690));
     assert!(ring.validate(&long_ttl).is_ok());
 }
+
+#[test]
+fn a_random_source_that_repeats_a_salt_is_refused_before_anything_is_written() {
+    let store = Arc::new(TestStore::new());
+    let clock = ManualClock::new(T0);
+    let a = load(&store, &clock, 1, 1);
+    let s = schedule(&a);
+    drop(a);
+    // Restarted with the same deterministic seed: its first salt is the bootstrap key's.
+    let replayed = load(&store, &clock, 1, 1);
+    clock.set(
+        T0.saturating_sub(s.clock_margin)
+            .saturating_add(s.rotation_interval),
+    );
+    let (_, before) = stored_ring(&store);
+    let err = block_on(replayed.rotate_keys()).expect_err("repeated salt");
+    assert_eq!(err.code(), "random_unavailable");
+    assert_eq!(stored_ring(&store).1, before);
+}

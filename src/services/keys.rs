@@ -91,6 +91,13 @@ impl RingView {
     }
 }
 
+fn state_loaded_at(state: &KeyState) -> Timestamp {
+    state
+        .ring
+        .as_ref()
+        .map_or(Timestamp::EPOCH, |r| r.loaded_at)
+}
+
 /// Reads the ring, creating it with one key when absent (a lost creation race re-reads).
 ///
 /// # Errors
@@ -117,14 +124,24 @@ pub(super) async fn read_or_bootstrap<S: Store>(
 }
 
 impl<S: Store, H: ClaimsHook> Authority<S, H> {
-    /// Installs the state `view` gives at `now` and returns it.
+    /// Installs the state `view` gives at `now` and returns the state in use afterwards. A
+    /// view from a read that started before the installed one's (two refreshes racing) is not
+    /// installed: the cached ring's age, which bounds how stale a signature's ring can be,
+    /// never goes back.
     fn install(&self, view: RingView, now: Timestamp) -> Result<Arc<KeyState>> {
         let state = Arc::new(view.state_at(now, &self.config, self.clock.clone())?);
-        *self
+        let mut guard = self
             .keys
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = state.clone();
-        Ok(state)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let newer = guard
+            .ring
+            .as_ref()
+            .is_none_or(|current| current.loaded_at <= state_loaded_at(&state));
+        if newer {
+            *guard = state;
+        }
+        Ok(guard.clone())
     }
 
     /// The current key state; a ring-backed one is recomputed from the cached ring (no store
@@ -254,6 +271,13 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                 None
             };
             let published = successor.as_ref().map(|k| k.kid.clone());
+            if published
+                .as_ref()
+                .is_some_and(|kid| record.keys.iter().any(|k| &k.kid == kid))
+            {
+                // The same salt twice: the random source repeats itself. Write nothing.
+                return Err(Error::RandomUnavailable);
+            }
             let next = record.advanced(successor, &drop, now, &ring.schedule);
             let view = RingView::new(next.clone(), ring, now)?;
             if self
