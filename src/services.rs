@@ -413,6 +413,41 @@ impl<S: Store> Authority<S, NoHook> {
 
     /// Starts building an authority whose keys live in a key ring persisted in `store` and
     /// derived from `ring`'s master secret; finish with [`AuthorityBuilder::load`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use webgates_sessions::{
+    ///     Authority, AuthorityConfig, KeyRingConfig, ManualClock, MasterSecret, MemoryStore,
+    ///     Timestamp,
+    /// };
+    ///
+    /// # fn main() -> Result<(), webgates_sessions::Error> {
+    /// # futures::executor::block_on(async {
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+    /// let ring = KeyRingConfig::new(MasterSecret::new([7u8; 32])?); // from your secret store
+    /// let authority = Authority::with_key_ring(
+    ///     AuthorityConfig::new("https://auth.example", "api.example"),
+    ///     ring,
+    ///     MemoryStore::new(),
+    /// )
+    /// .clock(clock.clone())
+    /// .load() // creates the ring on first use
+    /// .await?;
+    /// let first = authority.active_kid();
+    ///
+    /// // A scheduled job: after the rotation interval a successor is published...
+    /// clock.advance(std::time::Duration::from_secs(30 * 24 * 3600));
+    /// let rotation = authority.rotate_keys().await?;
+    /// assert_eq!(authority.jwks().keys.len(), 2);
+    /// assert_eq!(authority.active_kid(), first); // ...verify only, for now
+    ///
+    /// // ...and signs once every JWKS cache can have fetched it.
+    /// clock.set(rotation.activates_at.unwrap_or(Timestamp::EPOCH));
+    /// assert_eq!(Some(authority.active_kid()), rotation.published);
+    /// # Ok(()) })
+    /// # }
+    /// ```
     pub fn with_key_ring(
         config: AuthorityConfig,
         ring: KeyRingConfig,
