@@ -505,7 +505,9 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         Ok(())
     }
 
-    /// The JWKS to publish for resource services: public keys only.
+    /// The JWKS to publish for resource services: public keys only. With a key ring, every key
+    /// not retired by now, from the cached ring (no store read: see
+    /// [`Self::keys_refresh_due`]); serve it with `max-age` [`Self::jwks_max_age`].
     pub fn jwks(&self) -> Jwks {
         self.key_state().keys.jwks()
     }
