@@ -207,6 +207,50 @@ impl JwksErrorKind {
     }
 }
 
+/// Why the persisted key ring (see [`crate::keyring`]) cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRingErrorKind {
+    /// The master secret is shorter than 32 bytes.
+    SecretTooShort,
+    /// The master secret is longer than 1024 bytes.
+    SecretTooLong,
+    /// The stored ring's keys were derived from another master secret: nothing was signed,
+    /// verified or written with it.
+    WrongSecret,
+    /// No key of the ring has activated by this instance's clock (a clock far behind).
+    NoActiveKey,
+    /// A ring operation on an authority with static signing keys.
+    NotConfigured,
+    /// A manual key operation on an authority whose keys come from the ring.
+    RingManaged,
+}
+
+impl KeyRingErrorKind {
+    /// Stable code for this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::SecretTooShort => "keys_secret_too_short",
+            Self::SecretTooLong => "keys_secret_too_long",
+            Self::WrongSecret => "keys_wrong_secret",
+            Self::NoActiveKey => "keys_no_active_key",
+            Self::NotConfigured => "keys_ring_not_configured",
+            Self::RingManaged => "keys_ring_managed",
+        }
+    }
+
+    const fn message(self) -> &'static str {
+        match self {
+            Self::SecretTooShort => "key ring master secret must be at least 32 bytes",
+            Self::SecretTooLong => "key ring master secret must be at most 1024 bytes",
+            Self::WrongSecret => "the stored key ring was derived from another master secret",
+            Self::NoActiveKey => "no key of the key ring is active yet by this clock",
+            Self::NotConfigured => "this authority has static signing keys, not a key ring",
+            Self::RingManaged => "this authority's keys are managed by its key ring",
+        }
+    }
+}
+
 /// A storage backend failure, as reported by a [`crate::store::Store`] implementation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
@@ -276,7 +320,7 @@ pub enum Error {
     Store(StoreError),
     /// A stored record could not be decoded (written by something else, or corrupted).
     CorruptRecord {
-        /// Which kind of record (`session`, `family`, `subject`, `index`).
+        /// Which kind of record (`session`, `family`, `subject`, `index`, `key ring`).
         record: &'static str,
     },
     /// A family named in an issue request does not exist, belongs to another subject, or is revoked.
@@ -292,6 +336,8 @@ pub enum Error {
     },
     /// A JWKS cache has no keys to verify with, or refused a fetched document.
     Jwks(JwksErrorKind),
+    /// The persisted key ring cannot be used.
+    KeyRing(KeyRingErrorKind),
 }
 
 impl Error {
@@ -310,6 +356,7 @@ impl Error {
             Self::Contention => "contention",
             Self::Hook { .. } => "hook_failed",
             Self::Jwks(kind) => kind.code(),
+            Self::KeyRing(kind) => kind.code(),
         }
     }
 
@@ -336,6 +383,7 @@ impl fmt::Display for Error {
             Self::Contention => f.write_str("too much contention on a session record"),
             Self::Hook { message } => write!(f, "claims hook failed: {message}"),
             Self::Jwks(kind) => f.write_str(kind.message()),
+            Self::KeyRing(kind) => f.write_str(kind.message()),
         }
     }
 }
@@ -370,6 +418,12 @@ impl From<TokenErrorKind> for Error {
 impl From<JwksErrorKind> for Error {
     fn from(kind: JwksErrorKind) -> Self {
         Self::Jwks(kind)
+    }
+}
+
+impl From<KeyRingErrorKind> for Error {
+    fn from(kind: KeyRingErrorKind) -> Self {
+        Self::KeyRing(kind)
     }
 }
 

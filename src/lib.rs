@@ -13,6 +13,7 @@
 //! - [`events`] — typed lifecycle events for audit logs.
 //! - [`jwks_cache`] — the sans-IO cache of a remote JWKS that verifies tokens with it.
 //! - [`keys`] — Ed25519 keys, JWK import/export, key sets with rotation, JWKS.
+//! - [`keyring`] — the persisted key ring: its record and rotation schedule.
 //! - [`lease`] — leases that serialise slow renewals.
 //! - [`logout`] — revocation targets, logout outcomes and the revoked-or-not decision.
 //! - [`renewal`] — renewal outcomes, the pure decision table, renewal advice.
@@ -34,6 +35,7 @@ pub mod errors;
 pub mod events;
 pub mod json;
 pub mod jwks_cache;
+pub mod keyring;
 pub mod keys;
 pub mod lease;
 pub mod logout;
@@ -50,6 +52,7 @@ pub use config::AuthorityConfig;
 pub use context::{ClientInfo, IssueRequest};
 pub use errors::{Error, Result};
 pub use jwks_cache::{JwksCache, JwksCacheConfig};
+pub use keyring::{KeyRingConfig, MasterSecret, RotationOutcome};
 pub use keys::{Jwk, Jwks, KeySet, PublicKey, PublicKeySet, SigningKey};
 pub use logout::{LogoutOutcome, RevokeTarget};
 pub use renewal::{RejectReason, RenewOutcome, Renewed};

@@ -10,6 +10,7 @@
 //! | `u/<subject>` | [`SubjectRecord`] (logout-everywhere cutoff) |
 //! | `u/<subject>/-<inverted ms>.<sid>` | index entry for listing a subject's sessions, newest first |
 //! | `u/<subject>/<sid>` | legacy index entry (written before paginated listing; still read and pruned) |
+//! | `k/ring` | [`KeyRingRecord`] (the persisted key ring: public keys, salts, schedule; never a private key) |
 //!
 //! `<subject>` is the escaped subject, or `~` and the base64url SHA-256 of the subject when the
 //! store's key limit ([`Store::max_key_len`], 512 bytes on Workers KV) is too short for it: see
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::errors::{Error, Result};
+use crate::keyring::KeyRingRecord;
 use crate::session::{
     FamilyId, FamilyRecord, SessionId, SessionRecord, Subject, SubjectRecord, MAX_SUBJECT_LEN,
     RECORD_VERSION,
@@ -58,6 +60,9 @@ pub fn session_key(sid: SessionId) -> String {
 pub fn family_key(family: FamilyId) -> String {
     format!("f/{family}")
 }
+
+/// The key ring's key.
+pub const KEY_RING_KEY: &str = "k/ring";
 
 /// Length of an index entry's name after `u/<subject>/`, in both forms: a hyphenated session id
 /// (legacy), or `-`, 12 hex digits, `.` and 22 base64url characters (current).
@@ -350,6 +355,39 @@ impl<S: Store> Repository<S> {
             record.absolute_expiry,
         )
         .await
+    }
+
+    /// Reads the key ring.
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::CorruptRecord`] (`key ring`).
+    pub async fn key_ring(&self) -> Result<Option<Stored<KeyRingRecord>>> {
+        match self.store.get(KEY_RING_KEY).await? {
+            None => Ok(None),
+            Some(e) => Ok(Some(Stored {
+                record: KeyRingRecord::decode(&e.value)?,
+                version: e.version,
+            })),
+        }
+    }
+
+    /// Writes the key ring (no TTL hint: it never expires); `Ok(None)` on a conflict.
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub async fn put_key_ring(
+        &self,
+        record: &KeyRingRecord,
+        expect: Expect,
+    ) -> Result<Option<Version>> {
+        match self
+            .store
+            .put(KEY_RING_KEY, record.encode()?, expect, None)
+            .await?
+        {
+            PutOutcome::Written(v) => Ok(Some(v)),
+            PutOutcome::Conflict => Ok(None),
+        }
     }
 
     /// Reads a family record.

@@ -11,8 +11,10 @@ use std::sync::{Arc, RwLock};
 use crate::clock::{Clock, Timestamp};
 use crate::config::AuthorityConfig;
 use crate::context::IssueRequest;
+use crate::errors::KeyRingErrorKind;
 use crate::errors::{Error, Result};
 use crate::events::{Event, EventSink};
+use crate::keyring::KeyRingConfig;
 use crate::keys::{Jwks, KeySet, PublicKey, SigningKey};
 use crate::logout::{creation_time, RevokeTarget};
 use crate::random::RandomSource;
@@ -27,6 +29,7 @@ use crate::tokens::access::{self, AccessTokenSpec, AppClaims, Verifier, Verifier
 use crate::tokens::refresh::{RefreshSecret, RefreshToken};
 use crate::{MaybeSend, MaybeSendSync};
 
+mod keys;
 mod renew;
 mod revoke;
 
@@ -103,11 +106,19 @@ impl std::fmt::Debug for Issued {
     }
 }
 
+/// Where an authority's signing keys come from.
+enum KeySource {
+    /// A configured [`KeySet`], rotated by hand.
+    Static(Box<KeySet>),
+    /// The persisted key ring, derived from a master secret.
+    Ring(KeyRingConfig),
+}
+
 /// Builds an [`Authority`]; clock and randomness default to the OS natively and must be given on
 /// wasm32.
 pub struct AuthorityBuilder<S, H = NoHook> {
     config: AuthorityConfig,
-    keys: KeySet,
+    keys: KeySource,
     store: S,
     clock: Option<Arc<dyn Clock>>,
     random: Option<Arc<dyn RandomSource>>,
@@ -154,12 +165,62 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
         }
     }
 
-    /// Validates the configuration and builds the authority.
+    /// Validates the configuration and builds an authority with static keys.
     ///
     /// # Errors
     /// [`Error::Config`] for an invalid setting, a store whose [`Store::max_key_len`] is below
-    /// [`MIN_KEY_LIMIT`], or a missing clock or random source on wasm32.
+    /// [`MIN_KEY_LIMIT`], a missing clock or random source on wasm32, or a key ring (which is
+    /// read from the store: use [`Self::load`]).
     pub fn build(self) -> Result<Authority<S, H>> {
+        let (parts, keys) = self.parts()?;
+        let KeySource::Static(keys) = keys else {
+            return Err(Error::config(
+                "keys",
+                "a key ring is read from the store: build with AuthorityBuilder::load",
+            ));
+        };
+        parts.with_static_keys(*keys)
+    }
+
+    /// Validates the configuration and builds the authority; with a key ring
+    /// ([`Authority::with_key_ring`]) it first reads the ring from the store, creating it with
+    /// one key when absent.
+    ///
+    /// # Errors
+    /// As [`Self::build`], and for a ring: [`Error::Config`] for an invalid
+    /// [`KeyRingConfig`], [`Error::Store`], [`Error::CorruptRecord`],
+    /// [`KeyRingErrorKind::WrongSecret`] when the stored ring belongs to another master secret,
+    /// [`KeyRingErrorKind::NoActiveKey`], [`Error::RandomUnavailable`], [`Error::Contention`].
+    pub async fn load(self) -> Result<Authority<S, H>> {
+        let (parts, keys) = self.parts()?;
+        let ring = match keys {
+            KeySource::Static(keys) => return parts.with_static_keys(*keys),
+            KeySource::Ring(ring) => ring,
+        };
+        ring.validate(&parts.config)?;
+        let settings = keys::RingSettings {
+            schedule: ring.schedule(&parts.config),
+            config: ring,
+        };
+        let now = parts.clock.now();
+        let (stored, _) = keys::read_or_bootstrap(
+            &parts.repo,
+            &settings,
+            parts.random.as_ref(),
+            now,
+            parts.config.max_cas_attempts,
+        )
+        .await?;
+        let state = keys::RingView::new(stored.record, &settings, now)?.state_at(
+            now,
+            &parts.config,
+            parts.clock.clone(),
+        )?;
+        Ok(parts.finish(state, Some(settings)))
+    }
+
+    /// Everything but the keys, validated.
+    fn parts(self) -> Result<(Parts<S, H>, KeySource)> {
         self.config.validate()?;
         if self.store.max_key_len().is_some_and(|n| n < MIN_KEY_LIMIT) {
             return Err(Error::config(
@@ -175,23 +236,62 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
             Some(r) => r,
             None => default_random()?,
         };
-        let verifier_config = VerifierConfig {
-            leeway: self.config.leeway,
-            ..VerifierConfig::new(self.config.issuer.clone(), self.config.audience.clone())
-        };
-        let verifier = Verifier::new(verifier_config, self.keys.public_keys(), clock.clone())?;
-        Ok(Authority {
+        let parts = Parts {
             config: self.config,
-            keys: RwLock::new(Arc::new(KeyState {
-                keys: self.keys,
-                verifier,
-            })),
             repo: Repository::new(self.store),
             clock,
             random,
             hook: self.hook,
             events: self.events,
-        })
+        };
+        Ok((parts, self.keys))
+    }
+}
+
+/// A validated authority still without its keys.
+struct Parts<S, H> {
+    config: AuthorityConfig,
+    repo: Repository<S>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+    hook: Option<H>,
+    events: Option<Arc<dyn EventSink>>,
+}
+
+impl<S, H> Parts<S, H> {
+    fn with_static_keys(self, keys: KeySet) -> Result<Authority<S, H>> {
+        let verifier = Verifier::new(
+            verifier_config(&self.config),
+            keys.public_keys(),
+            self.clock.clone(),
+        )?;
+        let state = KeyState {
+            keys,
+            verifier,
+            ring: None,
+        };
+        Ok(self.finish(state, None))
+    }
+
+    fn finish(self, state: KeyState, ring: Option<keys::RingSettings>) -> Authority<S, H> {
+        Authority {
+            config: self.config,
+            keys: RwLock::new(Arc::new(state)),
+            ring,
+            repo: self.repo,
+            clock: self.clock,
+            random: self.random,
+            hook: self.hook,
+            events: self.events,
+        }
+    }
+}
+
+/// The verifier settings of an authority's own tokens.
+fn verifier_config(config: &AuthorityConfig) -> VerifierConfig {
+    VerifierConfig {
+        leeway: config.leeway,
+        ..VerifierConfig::new(config.issuer.clone(), config.audience.clone())
     }
 }
 
@@ -221,9 +321,12 @@ fn default_random() -> Result<Arc<dyn RandomSource>> {
     ))
 }
 
+/// The keys an authority signs and verifies with, swapped as a whole.
 struct KeyState {
     keys: KeySet,
     verifier: Verifier,
+    /// The ring this state was computed from; `None` with static keys.
+    ring: Option<keys::RingView>,
 }
 
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
@@ -278,6 +381,7 @@ struct KeyState {
 pub struct Authority<S, H = NoHook> {
     config: AuthorityConfig,
     keys: RwLock<Arc<KeyState>>,
+    ring: Option<keys::RingSettings>,
     repo: Repository<S>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
@@ -298,7 +402,60 @@ impl<S: Store> Authority<S, NoHook> {
     pub fn builder(config: AuthorityConfig, keys: KeySet, store: S) -> AuthorityBuilder<S, NoHook> {
         AuthorityBuilder {
             config,
-            keys,
+            keys: KeySource::Static(Box::new(keys)),
+            store,
+            clock: None,
+            random: None,
+            hook: None,
+            events: None,
+        }
+    }
+
+    /// Starts building an authority whose keys live in a key ring persisted in `store` and
+    /// derived from `ring`'s master secret; finish with [`AuthorityBuilder::load`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use webgates_sessions::{
+    ///     Authority, AuthorityConfig, KeyRingConfig, ManualClock, MasterSecret, MemoryStore,
+    ///     Timestamp,
+    /// };
+    ///
+    /// # fn main() -> Result<(), webgates_sessions::Error> {
+    /// # futures::executor::block_on(async {
+    /// let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+    /// let ring = KeyRingConfig::new(MasterSecret::new([7u8; 32])?); // from your secret store
+    /// let authority = Authority::with_key_ring(
+    ///     AuthorityConfig::new("https://auth.example", "api.example"),
+    ///     ring,
+    ///     MemoryStore::new(),
+    /// )
+    /// .clock(clock.clone())
+    /// .load() // creates the ring on first use
+    /// .await?;
+    /// let first = authority.active_kid();
+    ///
+    /// // A scheduled job: after the rotation interval a successor is published...
+    /// clock.advance(std::time::Duration::from_secs(30 * 24 * 3600));
+    /// let rotation = authority.rotate_keys().await?;
+    /// assert_eq!(authority.jwks().keys.len(), 2);
+    /// assert_eq!(authority.active_kid(), first); // ...verify only, for now
+    ///
+    /// // ...and signs once every JWKS cache can have fetched it.
+    /// clock.set(rotation.activates_at.unwrap_or(Timestamp::EPOCH));
+    /// assert_eq!(Some(authority.active_kid()), rotation.published);
+    /// # Ok(()) })
+    /// # }
+    /// ```
+    pub fn with_key_ring(
+        config: AuthorityConfig,
+        ring: KeyRingConfig,
+        store: S,
+    ) -> AuthorityBuilder<S, NoHook> {
+        AuthorityBuilder {
+            config,
+            keys: KeySource::Ring(ring),
             store,
             clock: None,
             random: None,
@@ -325,14 +482,10 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         &self.repo
     }
 
-    fn key_state(&self) -> Arc<KeyState> {
-        self.keys
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
     fn update_keys(&self, change: impl FnOnce(&mut KeySet) -> Result<()>) -> Result<()> {
+        if self.ring.is_some() {
+            return Err(KeyRingErrorKind::RingManaged.into());
+        }
         let mut guard = self
             .keys
             .write()
@@ -344,11 +497,17 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
             keys.public_keys(),
             self.clock.clone(),
         )?;
-        *guard = Arc::new(KeyState { keys, verifier });
+        *guard = Arc::new(KeyState {
+            keys,
+            verifier,
+            ring: None,
+        });
         Ok(())
     }
 
-    /// The JWKS to publish for resource services: public keys only.
+    /// The JWKS to publish for resource services: public keys only. With a key ring, every key
+    /// not retired by now, from the cached ring (no store read: see
+    /// [`Self::keys_refresh_due`]); serve it with `max-age` [`Self::jwks_max_age`].
     pub fn jwks(&self) -> Jwks {
         self.key_state().keys.jwks()
     }
@@ -450,6 +609,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
     /// [`Error::RandomUnavailable`]. On error no usable session exists.
     pub async fn issue(&self, request: IssueRequest) -> Result<Issued> {
         request.validate()?;
+        self.refresh_keys_if_due().await?;
         let (idle_ttl, absolute_ttl) = request.lifetimes(&self.config)?;
         let rng = self.random.as_ref();
         let sid = SessionId::generate(rng)?;

@@ -46,6 +46,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                 reason: RejectReason::Malformed,
             });
         };
+        self.refresh_keys_if_due().await?;
         let mut caller = Caller::default();
         for _ in 0..self.config.max_cas_attempts {
             if let Attempt::Done(outcome) = self.renew_attempt(&token, &mut caller).await? {
