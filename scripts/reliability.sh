@@ -48,6 +48,18 @@ def cargo_totals(text):
     failed = sum(int(x) for x in re.findall(r"(\d+) failed", "\n".join(re.findall(r"test result: .*", text))))
     return passed, failed
 rust_pass, rust_fail = cargo_totals(read("rust.log"))
+
+# The conformance suite's size is its case list; the broken stores are the tests of
+# tests/store_conformance.rs named `store_…_fails_<case>` that passed in this run.
+cases_src = open("src/store/conformance.rs", encoding="utf-8").read()
+cases_block = re.search(r"pub const CASES: &\[CaseInfo\] = &\[(.*?)\n\];", cases_src, re.S)
+if not cases_block:
+    sys.exit("CASES not found in src/store/conformance.rs")
+conformance_cases = len(re.findall(r'name: "', cases_block.group(1)))
+section = re.search(r"Running tests/store_conformance\.rs[^\n]*\n(.*?)(?:\n\s*Running |\Z)", read("rust.log"), re.S)
+if not section:
+    sys.exit("tests/store_conformance.rs not found in the Rust log")
+broken_stores = len(re.findall(r"^test store_\w+_fails_\w+ \.\.\. ok$", section.group(1), re.M))
 def node_totals(text):
     p = re.search(r"# pass (\d+)", text); f = re.search(r"# fail (\d+)", text)
     return int(p.group(1)), int(f.group(1))

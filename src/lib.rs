@@ -20,9 +20,11 @@
 //! - [`repository`] — records, key schema and encoding on top of the store.
 //! - [`services`] — the [`Authority`]: issue, renew, logout, revoke, `is_active`, list.
 //! - [`session`] — session, family and subject ids and records.
-//! - [`store`] — the compare-and-set storage contract, [`MemoryStore`], the conformance suite.
+//! - [`store`] — the compare-and-set storage contract and its rules, [`MemoryStore`], the
+//!   conformance suite (store crates for PostgreSQL, SQLite and Redis live in `stores/`).
 //! - [`tokens`] — access tokens and the [`Verifier`]; refresh tokens.
 //! - [`clock`], [`random`] — injected time and randomness.
+//! - [`json`] — the one JSON parsing entry point (bytes, so one copy of the parser).
 #![deny(missing_docs, unsafe_code, clippy::unwrap_used, clippy::expect_used)]
 // On wasm32 the injected clock, store and hook are JS objects (not Send); `Arc` is still the
 // right sharing type natively, where they are Send + Sync.
