@@ -61,7 +61,8 @@ export class MemoryStore {
   #set(key, value, { expect = "any", expiresAt } = {}) {
     if (typeof key !== "string") throw invalid("key must be a string");
     if (typeof value !== "string") throw invalid("value must be a string");
-    if (!matches(this.#entries.get(key), expect)) return { ok: false };
+    const current = this.#entries.get(key);
+    if (!matches(current, expect)) return { ok: false };
     const version = String(++this.#nextVersion);
     if (current === undefined) this.#keys.insert(key);
     this.#entries.set(key, { value, version, expiresAt });
