@@ -3,7 +3,10 @@
 // with) an Error carrying a stable `code`. Optional input members accept `undefined` (same as
 // absent), so the types hold under `exactOptionalPropertyTypes`.
 
-/** Every `code` a thrown or rejected error can carry. */
+/**
+ * Every `code` a thrown or rejected error can carry: the core's `Error::code()` values
+ * (test/node/errors.test.js reads them from src/errors.rs and compares), plus one JS-only code.
+ */
 export type ErrorCode =
   | "invalid_input"
   | "config_invalid"
@@ -49,6 +52,7 @@ export type ErrorCode =
   | "jwks_bad_status"
   | "jwks_timeout"
   | "jwks_fetch_failed"
+  /** JS only (not a core code): a method of an Authority or Verifier called after free(). */
   | "instance_freed";
 
 /**
