@@ -255,3 +255,36 @@ Deno.test("keys: the longest subject, every byte escaped, fits Deno KV's 2048-by
     const err = await rejection(authority.issue({ subject: "/".repeat(257) }));
     assert.equal(err.code, "invalid_input");
   }));
+
+Deno.test("logout, isActive and paged listSessions on Deno KV", () =>
+  withKv(async (kv) => {
+    const clock = manualClock();
+    const { authority } = makeAuthority(denoKvStore(kv), { clock });
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      ids.unshift((await authority.issue({ subject: "erin" })).sessionId);
+      clock.advance(1000);
+    }
+    // Pages of 2 through Deno KV's own list cursors, newest first, until the cursor is null.
+    const seen = [];
+    let cursor = null;
+    let pages = 0;
+    do {
+      const page = await authority.listSessions("erin", { limit: 2, cursor });
+      assert.ok(page.sessions.length <= 2);
+      seen.push(...page.sessions.map((x) => x.sessionId));
+      cursor = page.cursor;
+      assert.ok(++pages <= 10, "the listing ends");
+    } while (cursor !== null);
+    assert.deepEqual(seen, ids);
+
+    const s = await authority.issue({ subject: "erin", refreshIdleTtl: 3600 });
+    assert.equal(s.idleExpiresAt, clock() + HOUR);
+    assert.equal(await authority.isActive(s.sessionId), true);
+    assert.deepEqual(await authority.logout(s.refreshToken), { outcome: "loggedOut", sessionId: s.sessionId });
+    assert.equal(await authority.isActive(s.sessionId), false);
+    assert.deepEqual(await authority.renew(s.refreshToken), { outcome: "rejected", reason: "revoked" });
+    assert.equal(await authority.revoke({ sessionId: ids[0], subject: "mallory" }), false);
+    assert.equal(await authority.revoke({ sessionId: ids[0], subject: "erin" }), true);
+    assert.equal((await authority.listSessions("erin")).sessions.length, 4);
+  }));
