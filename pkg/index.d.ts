@@ -3,7 +3,10 @@
 // with) an Error carrying a stable `code`. Optional input members accept `undefined` (same as
 // absent), so the types hold under `exactOptionalPropertyTypes`.
 
-/** Every `code` a thrown or rejected error can carry. */
+/**
+ * Every `code` a thrown or rejected error can carry: the core's `Error::code()` values
+ * (test/node/errors.test.js reads them from src/errors.rs and compares), plus one JS-only code.
+ */
 export type ErrorCode =
   | "invalid_input"
   | "config_invalid"
@@ -41,6 +44,15 @@ export type ErrorCode =
   | "random_unavailable"
   | "contention"
   | "hook_failed"
+  | "jwks_unavailable"
+  | "jwks_stale"
+  | "jwks_too_large"
+  | "jwks_malformed"
+  | "jwks_no_usable_keys"
+  | "jwks_bad_status"
+  | "jwks_timeout"
+  | "jwks_fetch_failed"
+  /** JS only (not a core code): a method of an Authority or Verifier called after free(). */
   | "instance_freed";
 
 /**
@@ -114,6 +126,12 @@ export interface JwksInput {
   readonly keys: readonly Jwk[];
 }
 
+/** One stored entry as `get` answers it. */
+export interface StoreEntry {
+  value: string;
+  version: string;
+}
+
 /** What `set` may require of the key's current state. */
 export type Expect = "absent" | "any" | { version: string };
 
@@ -141,6 +159,13 @@ export type Expect = "absent" | "any" | { version: string };
  */
 export interface SessionStore {
   get(key: string): MaybePromise<{ value: string; version: string } | null>;
+  /**
+   * Optional batched read: one answer per key, in order, each what `get(key)` would answer (a
+   * repeated key is answered each time). The authority reads several records in one call when
+   * it is present, one `get` per key otherwise. A result that is not an array of that length, or
+   * holds a wrong-shaped entry, is `store_failed`.
+   */
+  getMany?(keys: string[]): MaybePromise<readonly (StoreEntry | null)[]>;
   set(
     key: string,
     value: string,
@@ -166,7 +191,11 @@ export interface ClientInfo {
   deviceId?: string | undefined;
 }
 
-/** Application claims: a JSON object; registered names (iss, sub, aud, exp, nbf, iat, jti, sid, ...) are refused. */
+/**
+ * Application claims: a JSON object; registered names (iss, sub, aud, exp, nbf, iat, jti, sid, ...)
+ * are refused, except RFC 9068's `scope` (a string of space-separated scope tokens) and
+ * `client_id` (a string), which the application may set.
+ */
 export type Claims = Record<string, unknown>;
 
 /** A lifecycle event for audit logs, discriminated by `type`. */
@@ -178,7 +207,9 @@ export type SessionEvent =
   | { type: "replayDetected"; sessionId: string; familyId: string; subject: string }
   /** `sessionId` is absent when the token did not name a session. */
   | { type: "rejected"; sessionId?: string; reason: RejectReason }
-  | ({ type: "revoked" } & ({ sessionId: string } | { familyId: string } | { subject: string }));
+  | ({ type: "revoked" } & ({ sessionId: string; subject?: string } | { familyId: string } | { subject: string }))
+  /** A session ended by `logout(refreshToken)`. */
+  | { type: "loggedOut"; sessionId: string; subject: string };
 
 /** Every event type. */
 export type SessionEventType = SessionEvent["type"];
@@ -200,6 +231,11 @@ export interface AuthorityOptions {
   issuer: string;
   /** `aud` of every access token. */
   audience: string;
+  /**
+   * RFC 9068 `client_id` of every access token (default: the audience); a session may set its
+   * own through the `client_id` application claim.
+   */
+  clientId?: string | undefined;
   /** Private JWKs (a readonly array will do); the first signs, all verify. */
   signingKeys: readonly PrivateJwkInput[];
   store: SessionStore;
@@ -215,7 +251,7 @@ export interface AuthorityOptions {
   leaseTtl?: number | undefined;
   /** Whole seconds of clock skew tolerated when verifying (default 30). */
   leeway?: number | undefined;
-  /** Seconds before access-token expiry that renewal is advised (default 60). */
+  /** Seconds before access-token expiry that renewal is advised (default 60; at most `accessTokenTtl`, else `config_invalid`). */
   renewalWindow?: number | undefined;
   /** Current time in epoch milliseconds (default `Date.now`). */
   clock?: (() => number) | undefined;
@@ -231,6 +267,14 @@ export interface IssueRequest {
   client?: ClientInfo | undefined;
   /** Join this existing family (same subject, not revoked). */
   familyId?: string | undefined;
+  /**
+   * This login's inactivity timeout in seconds ("remember me" off): longer than the grace window,
+   * at most the authority's `refreshIdleTtl` (else a RangeError, `invalid_input`); kept by every
+   * later rotation.
+   */
+  refreshIdleTtl?: number | undefined;
+  /** This login's hard lifetime in seconds, at most the authority's `refreshAbsoluteTtl`; kept by every rotation. */
+  refreshAbsoluteTtl?: number | undefined;
 }
 
 export interface IssuedSession {
@@ -244,7 +288,11 @@ export interface IssuedSession {
   absoluteExpiresAt: number;
 }
 
-export type RejectReason = "malformed" | "unknown" | "revoked" | "expired";
+/**
+ * Why a refresh token was refused. `superseded`: this very call saw the token current, but a
+ * concurrent renewal rotated it twice meanwhile (not replay: nothing is revoked).
+ */
+export type RejectReason = "malformed" | "unknown" | "revoked" | "expired" | "superseded";
 
 export interface Renewed extends IssuedSession {
   outcome: "renewed";
@@ -259,15 +307,66 @@ export type RenewOutcome =
   | { outcome: "rejected"; reason: RejectReason }
   | { outcome: "leaseHeld"; retryAfterMs: number };
 
-export type RevokeTarget = { sessionId: string } | { familyId: string } | { subject: string };
+/**
+ * What `logout(refreshToken)` came to: the session revoked (`loggedOut`), replay of a retired
+ * token so the family revoked (`replayDetected`, as `renew` would), or nothing written
+ * (`rejected`: malformed, unknown — a wrong secret for a real session id included —, revoked or
+ * expired).
+ */
+export type LogoutOutcome =
+  | { outcome: "loggedOut"; sessionId: string }
+  | { outcome: "replayDetected"; sessionId: string; familyId: string }
+  | { outcome: "rejected"; reason: RejectReason };
+
+/**
+ * What to revoke: one session, one session only if `subject` owns it, a family, or every session
+ * of a subject ("log out everywhere").
+ */
+export type RevokeTarget =
+  | { sessionId: string; subject?: string | undefined; familyId?: undefined }
+  | { familyId: string; sessionId?: undefined; subject?: undefined }
+  | { subject: string; sessionId?: undefined; familyId?: undefined };
+
+/** Which page of `listSessions` to read. */
+export interface ListSessionsOptions {
+  /** Most sessions in the page: a whole number 1 to 1000 (default 100). */
+  limit?: number | undefined;
+  /** The previous page's `cursor`; absent or `null` for the first page. */
+  cursor?: string | null | undefined;
+}
+
+/** One page of a subject's live sessions, newest first. */
+export interface SessionPage {
+  /** Possibly fewer than `limit`, even none, while `cursor` is not null. */
+  sessions: SessionInfo[];
+  /** Pass back as `cursor` for the next page; `null` when the listing is complete. */
+  cursor: string | null;
+}
 
 export class Authority {
   constructor(options: AuthorityOptions);
   issue(request: IssueRequest): Promise<IssuedSession>;
   renew(refreshToken: string): Promise<RenewOutcome>;
-  /** Resolves to whether anything was found to revoke. */
+  /**
+   * Ends the session the refresh token belongs to, without rotating: proof of possession, so
+   * knowing a `sid` is not enough. Outcomes are values; store failures reject.
+   */
+  logout(refreshToken: string): Promise<LogoutOutcome>;
+  /**
+   * Resolves to whether this call revoked something live: for a session, `true` iff it existed
+   * (and, with `subject`, belongs to that subject), was not already revoked and had not expired;
+   * for a family, iff it existed, was live and not past its absolute expiry; for a subject, iff a
+   * session of it was live before. A `revoked` event is emitted exactly when it is `true`.
+   * `{ subject }` always cuts off every session existing when it resolves, whatever it answers.
+   */
   revoke(target: RevokeTarget): Promise<boolean>;
-  listSessions(subject: string): Promise<SessionInfo[]>;
+  /** Whether the session is live now (exists, not expired, not revoked): one read, no write. */
+  isActive(sessionId: string): Promise<boolean>;
+  /**
+   * One page of the subject's live sessions, newest first. Pass `cursor` back until it is `null`.
+   * (Before 0.2 this resolved to an array capped at 1000: read `.sessions` now.)
+   */
+  listSessions(subject: string, page?: ListSessionsOptions): Promise<SessionPage>;
   jwks(): Jwks;
   activeKid(): string;
   addSigningKey(jwk: PrivateJwkInput): void;
@@ -286,7 +385,8 @@ export class Authority {
 
 export interface VerifierOptions {
   issuer: string;
-  audience: string;
+  /** The accepted audience, or several (1 to 64): `aud` must be, or contain, one of them. */
+  audience: string | readonly string[];
   /** The published key set, as an object or as its JSON text (e.g. a Worker secret). */
   jwks: JwksInput | string;
   /** Whole seconds (default 30, at most 300). */
@@ -295,6 +395,11 @@ export interface VerifierOptions {
   clock?: (() => number) | undefined;
   /** Tokens longer than this are refused before parsing (default 8192). */
   maxTokenBytes?: number | undefined;
+  /**
+   * Whole seconds: a token issued longer ago than this (plus the leeway) is refused as
+   * `token_expired`, whatever its `exp` says (jose's `maxTokenAge`). Default: no bound.
+   */
+  maxTokenAge?: number | undefined;
 }
 
 /** The claims this library sets in every access token (times in seconds, as in the token). */
@@ -307,6 +412,8 @@ export interface RegisteredAccessClaims {
   nbf?: number;
   jti: string;
   sid: string;
+  /** RFC 9068: the authority's `clientId` (default its audience), or the session's own `client_id` claim. */
+  client_id: string;
 }
 
 /**
@@ -326,9 +433,22 @@ export class Verifier {
 /** A new Ed25519 signing key (private JWK with kid = RFC 7638 thumbprint), from Web Crypto. */
 export function generateSigningKey(): PrivateJwk;
 
+/**
+ * The public JWK to publish for a private JWK (checked: `x` must match `d`; `kid` computed when
+ * absent), or a public JWK as the library writes it. Throws a `key_*` error for a bad key.
+ */
+export function publicJwk(jwk: Jwk): PublicJwk;
+
+/**
+ * The JWKS publishing `keys` (private or public JWKs, e.g. a key file's), each one's public part
+ * in order; nothing private is copied. Throws `key_duplicate_kid` for two keys with one `kid`.
+ */
+export function jwks(keys: readonly Jwk[]): Jwks;
+
 /** In-process, linearizable store (tests, demos, single-process servers); `list` pages cost O(log n + limit). */
 export class MemoryStore implements SessionStore {
   get(key: string): Promise<{ value: string; version: string } | null>;
+  getMany(keys: string[]): Promise<(StoreEntry | null)[]>;
   set(key: string, value: string, options: { expect: Expect; expiresAt?: number }): Promise<{ ok: true; version: string } | { ok: false }>;
   delete(key: string): Promise<void>;
   list(prefix: string, options: { cursor?: string; limit: number }): Promise<{ keys: string[]; cursor?: string | null }>;
@@ -371,6 +491,8 @@ export function denoKvStore(kv: DenoKvLike, options?: { prefix?: readonly DenoKv
  */
 export interface DurableObjectStorageLike {
   get(key: string): Promise<unknown>;
+  /** The batched read (up to 128 keys): a Map of the keys found. */
+  get(keys: string[]): Promise<Map<string, unknown>>;
   put(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<boolean>;
   list(options?: { prefix?: string; startAfter?: string; limit?: number }): Promise<Map<string, unknown>>;

@@ -9,11 +9,12 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use webgates_sessions::context::{ClientInfo, MAX_DEVICE_ID_LEN, MAX_IP_LEN, MAX_USER_AGENT_LEN};
 use webgates_sessions::keys::Jwk;
+use webgates_sessions::services::MAX_LIST_LIMIT;
 use webgates_sessions::session::MAX_SUBJECT_LEN;
 use webgates_sessions::tokens::access::MAX_APP_CLAIMS_BYTES;
 use webgates_sessions::{
-    Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, PublicKey, RevokeTarget, SessionId,
-    SigningKey, Subject,
+    Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, ListRequest, PublicKey,
+    RevokeTarget, SessionId, SigningKey, Subject,
 };
 
 use crate::args::{
@@ -59,6 +60,7 @@ impl WasmAuthority {
             &[
                 "issuer",
                 "audience",
+                "clientId",
                 "signingKeys",
                 "store",
                 "accessTokenTtl",
@@ -77,6 +79,7 @@ impl WasmAuthority {
             req_string(o, "issuer", 1024)?,
             req_string(o, "audience", 1024)?,
         );
+        config.client_id = opt_string(o, "clientId", 1024)?;
         if let Some(d) = opt_whole_seconds(o, "accessTokenTtl", DAY)? {
             config.access_token_ttl = d;
         }
@@ -167,7 +170,25 @@ impl WasmAuthority {
         })
     }
 
-    /// `revoke({ sessionId } | { familyId } | { subject })` → Promise of whether anything was found.
+    /// `logout(refreshToken)` → Promise of `{ outcome: "loggedOut" | "replayDetected" |
+    /// "rejected", ... }`: revokes the presented session, without rotating, if the token is its own.
+    pub fn logout(&self, refresh_token: JsValue) -> Promise {
+        let token = match string(&refresh_token, "refreshToken", MAX_STRING_UNITS) {
+            Ok(t) => t,
+            Err(e) => return reject(e),
+        };
+        let inner = match self.start() {
+            Ok(i) => i,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            let outcome = inner.logout(&token).await.map_err(|e| core_error(&e))?;
+            Ok(convert::logout_outcome(&outcome))
+        })
+    }
+
+    /// `revoke({ sessionId } | { sessionId, subject } | { familyId } | { subject })` → Promise of
+    /// whether this call revoked something that was live (see the core's `Authority::revoke`).
     pub fn revoke(&self, target: JsValue) -> Promise {
         let parsed = parse_target(&target).and_then(|t| Ok((t, self.start()?)));
         let (target, inner) = match parsed {
@@ -180,29 +201,42 @@ impl WasmAuthority {
         })
     }
 
-    /// `listSessions(subject)` → Promise of the subject's live sessions, newest first.
-    #[wasm_bindgen(js_name = listSessions)]
-    pub fn list_sessions(&self, subject: JsValue) -> Promise {
-        let parsed = parse_subject(&subject, "subject").and_then(|s| Ok((s, self.start()?)));
-        let (subject, inner) = match parsed {
+    /// `isActive(sessionId)` → Promise of whether the session is live now (one read, no write).
+    #[wasm_bindgen(js_name = isActive)]
+    pub fn is_active(&self, session_id: JsValue) -> Promise {
+        let parsed = string(&session_id, "sessionId", 64)
+            .and_then(|s| SessionId::parse(&s).map_err(|e| core_error(&e)))
+            .and_then(|s| Ok((s, self.start()?)));
+        let (sid, inner) = match parsed {
             Ok(v) => v,
             Err(e) => return reject(e),
         };
         crate::js::promise(async move {
-            // One page of up to MAX_LIST_LIMIT sessions until `listSessions(subject, { limit,
-            // cursor })` is exposed.
-            let request =
-                webgates_sessions::ListRequest::first(webgates_sessions::services::MAX_LIST_LIMIT);
-            let list = inner
+            let active = inner.is_active(sid).await.map_err(|e| core_error(&e))?;
+            Ok(JsValue::from_bool(active))
+        })
+    }
+
+    /// `listSessions(subject, { limit?, cursor? })` → Promise of `{ sessions, cursor }`: one page
+    /// of the subject's live sessions, newest first; `cursor` is `null` when the listing is done.
+    #[wasm_bindgen(js_name = listSessions)]
+    pub fn list_sessions(&self, subject: JsValue, page: JsValue) -> Promise {
+        let parsed = parse_subject(&subject, "subject")
+            .and_then(|s| Ok((s, parse_list_request(&page)?, self.start()?)));
+        let (subject, request, inner) = match parsed {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            let page = inner
                 .list_sessions(&subject, request)
                 .await
-                .map_err(|e| core_error(&e))?
-                .sessions;
-            let out = Array::new();
-            for s in &list {
-                out.push(&convert::session_info(s, &subject));
+                .map_err(|e| core_error(&e))?;
+            let sessions = Array::new();
+            for s in &page.sessions {
+                sessions.push(&convert::session_info(s, &subject));
             }
-            Ok(out.into())
+            Ok(convert::session_page(sessions, page.cursor.as_deref()))
         })
     }
 
@@ -306,7 +340,14 @@ fn parse_issue(value: &JsValue) -> Result<IssueRequest, JsValue> {
     let o = options(
         value,
         "request",
-        &["subject", "claims", "client", "familyId"],
+        &[
+            "subject",
+            "claims",
+            "client",
+            "familyId",
+            "refreshIdleTtl",
+            "refreshAbsoluteTtl",
+        ],
     )?;
     let mut request = IssueRequest::new(parse_subject(&get(o, "subject")?, "subject")?);
     let claims = get(o, "claims")?;
@@ -330,7 +371,39 @@ fn parse_issue(value: &JsValue) -> Result<IssueRequest, JsValue> {
     if let Some(f) = opt_string(o, "familyId", 64)? {
         request.family = Some(FamilyId::parse(&f).map_err(|e| core_error(&e))?);
     }
+    // The same rules as the authority's options of these names; the core then keeps them
+    // within the authority's own settings.
+    request.refresh_idle_ttl = opt_seconds(o, "refreshIdleTtl", 366.0 * DAY)?;
+    request.refresh_absolute_ttl = opt_seconds(o, "refreshAbsoluteTtl", 366.0 * DAY)?;
     request.validate().map_err(|e| core_error(&e))?;
+    Ok(request)
+}
+
+/// `{ limit?, cursor? }` (or `undefined`): `limit` a whole number 1 to `MAX_LIST_LIMIT`
+/// (default `DEFAULT_LIST_LIMIT`), `cursor` the previous page's (`null` for the first page).
+fn parse_list_request(value: &JsValue) -> Result<ListRequest, JsValue> {
+    let mut request = ListRequest::default();
+    if value.is_undefined() {
+        return Ok(request);
+    }
+    let o = options(value, "page", &["limit", "cursor"])?;
+    let limit = get(o, "limit")?;
+    if !limit.is_undefined() {
+        let n = limit
+            .as_f64()
+            .ok_or_else(|| type_error("limit", "must be a number"))?;
+        if n.fract() != 0.0 || !(1.0..=MAX_LIST_LIMIT as f64).contains(&n) {
+            return Err(range_error(
+                "limit",
+                &format!("must be a whole number from 1 to {MAX_LIST_LIMIT}"),
+            ));
+        }
+        request.limit = n as usize;
+    }
+    let cursor = get(o, "cursor")?;
+    if !cursor.is_undefined() && !cursor.is_null() {
+        request.cursor = Some(string(&cursor, "cursor", MAX_STRING_UNITS)?);
+    }
     Ok(request)
 }
 
@@ -339,17 +412,20 @@ fn parse_target(value: &JsValue) -> Result<RevokeTarget, JsValue> {
     let sid = opt_string(o, "sessionId", 64)?;
     let fid = opt_string(o, "familyId", 64)?;
     let subject = get(o, "subject")?;
+    let session = |s: &str| SessionId::parse(s).map_err(|e| core_error(&e));
     match (sid, fid, subject.is_undefined()) {
-        (Some(s), None, true) => Ok(RevokeTarget::Session(
-            SessionId::parse(&s).map_err(|e| core_error(&e))?,
-        )),
+        (Some(s), None, true) => Ok(RevokeTarget::Session(session(&s)?)),
+        (Some(s), None, false) => Ok(RevokeTarget::SessionOf {
+            session: session(&s)?,
+            subject: parse_subject(&subject, "subject")?,
+        }),
         (None, Some(f), true) => Ok(RevokeTarget::Family(
             FamilyId::parse(&f).map_err(|e| core_error(&e))?,
         )),
         (None, None, false) => Ok(RevokeTarget::Subject(parse_subject(&subject, "subject")?)),
         _ => Err(type_error(
             "target",
-            "exactly one of sessionId, familyId or subject",
+            "exactly one of sessionId, { sessionId, subject }, familyId or subject",
         )),
     }
 }
@@ -359,4 +435,29 @@ fn parse_target(value: &JsValue) -> Result<RevokeTarget, JsValue> {
 pub fn generate_signing_key() -> Result<JsValue, JsValue> {
     let key = SigningKey::generate(&WebCrypto::default()).map_err(|e| core_error(&e))?;
     convert::to_js(&key.to_private_jwk())
+}
+
+/// `publicJwk(jwk)`: the public JWK of a private (or public) JWK, validated (`x` must match
+/// `d`), without building an authority.
+#[wasm_bindgen(js_name = publicJwk)]
+pub fn public_jwk(jwk: JsValue) -> Result<JsValue, JsValue> {
+    let jwk = jwk_from_js(&jwk, "jwk")?
+        .public_jwk()
+        .map_err(|e| core_error(&e))?;
+    convert::to_js(&jwk)
+}
+
+/// `jwks(keys)`: the JWKS publishing an array of private or public JWKs (each one's public part,
+/// in order; duplicate `kid`s refused).
+#[wasm_bindgen(js_name = jwks)]
+pub fn jwks_of(keys: JsValue) -> Result<JsValue, JsValue> {
+    let items = js::array_elements(&keys, 64)
+        .map_err(|_| range_error("keys", "at most 64 keys"))?
+        .ok_or_else(|| type_error("keys", "must be an array of JWKs"))?;
+    let keys = items
+        .iter()
+        .map(|k| jwk_from_js(k, "keys[]"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let set = webgates_sessions::Jwks::public_of(&keys).map_err(|e| core_error(&e))?;
+    convert::to_js(&set)
 }

@@ -5,6 +5,7 @@ use wasm_bindgen::JsValue;
 use webgates_sessions::renewal::RenewOutcome;
 use webgates_sessions::session::SessionInfo;
 use webgates_sessions::tokens::access::AppClaims;
+use webgates_sessions::LogoutOutcome;
 use webgates_sessions::{Issued, Subject, Timestamp, VerifiedPayload};
 
 fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
@@ -59,6 +60,37 @@ pub fn outcome(o: &RenewOutcome) -> JsValue {
         }
     }
     obj.into()
+}
+
+/// `logout()`'s result: `{ outcome: "loggedOut" | "replayDetected" | "rejected", ... }`, with
+/// the fields `renew()` gives the same outcomes.
+pub fn logout_outcome(o: &LogoutOutcome) -> JsValue {
+    let obj = Object::new();
+    set(&obj, "outcome", o.kind());
+    match o {
+        LogoutOutcome::LoggedOut { session_id } => set(&obj, "sessionId", session_id.to_string()),
+        LogoutOutcome::ReplayDetected {
+            session_id,
+            family_id,
+        } => {
+            set(&obj, "sessionId", session_id.to_string());
+            set(&obj, "familyId", family_id.to_string());
+        }
+        LogoutOutcome::Rejected { reason } => set(&obj, "reason", reason.code()),
+    }
+    obj.into()
+}
+
+/// `listSessions()`'s result: `{ sessions, cursor }`, `cursor` `null` on the last page.
+pub fn session_page(sessions: js_sys::Array, cursor: Option<&str>) -> JsValue {
+    let o = Object::new();
+    set(&o, "sessions", sessions);
+    set(
+        &o,
+        "cursor",
+        cursor.map_or(JsValue::NULL, JsValue::from_str),
+    );
+    o.into()
 }
 
 /// One entry of `listSessions()`.

@@ -41,7 +41,7 @@ use env::JsClock;
 use errors::{core_error, type_error};
 
 #[cfg(feature = "authority")]
-pub use authority::{generate_signing_key, WasmAuthority};
+pub use authority::{generate_signing_key, jwks_of, public_jwk, WasmAuthority};
 #[cfg(feature = "conformance")]
 pub use conformance::{run_store_conformance, store_conformance_cases};
 
@@ -50,6 +50,26 @@ const MAX_JWKS_BYTES: u32 = 256 * 1024;
 
 /// One day in seconds: the largest leeway and the unit of the TTL bounds.
 const DAY: f64 = 86_400.0;
+
+/// Most audiences one verifier accepts.
+const MAX_AUDIENCES: u32 = 64;
+
+/// `audience`: one string or an array of 1 to [`MAX_AUDIENCES`] strings.
+fn audiences(value: &JsValue) -> Result<Vec<String>, JsValue> {
+    if value.is_undefined() {
+        return Err(type_error("audience", "is required"));
+    }
+    if value.is_string() {
+        return Ok(vec![string(value, "audience", 1024)?]);
+    }
+    let items = js::array_elements(value, MAX_AUDIENCES)
+        .map_err(|_| errors::range_error("audience", "at most 64 audiences"))?
+        .ok_or_else(|| type_error("audience", "must be a string or an array of strings"))?;
+    items
+        .iter()
+        .map(|a| string(a, "audience[]", 1024))
+        .collect()
+}
 
 /// Verifies access tokens with public keys only.
 #[wasm_bindgen(js_name = Verifier)]
@@ -60,8 +80,8 @@ pub struct WasmVerifier {
 
 #[wasm_bindgen(js_class = Verifier)]
 impl WasmVerifier {
-    /// `new Verifier({ issuer, audience, jwks, leeway?, clock?, maxTokenBytes? })`; `jwks` is an
-    /// object or its JSON text.
+    /// `new Verifier({ issuer, audience, jwks, leeway?, clock?, maxTokenBytes?, maxTokenAge? })`;
+    /// `audience` is a string or an array of them, `jwks` an object or its JSON text.
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<WasmVerifier, JsValue> {
         let o = options(
@@ -74,15 +94,15 @@ impl WasmVerifier {
                 "leeway",
                 "clock",
                 "maxTokenBytes",
+                "maxTokenAge",
             ],
         )?;
-        let mut config = VerifierConfig::new(
-            req_string(o, "issuer", 1024)?,
-            req_string(o, "audience", 1024)?,
-        );
+        let mut config = VerifierConfig::new(req_string(o, "issuer", 1024)?, String::new());
+        config.audiences = audiences(&get(o, "audience")?)?;
         if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
             config.leeway = d;
         }
+        config.max_token_age = opt_whole_seconds(o, "maxTokenAge", 366.0 * DAY)?;
         let max = get(o, "maxTokenBytes")?;
         if !max.is_undefined() {
             let n = max

@@ -8,7 +8,9 @@
 //! `delete(key)`, and `list(prefix, {cursor, limit}) → {keys, cursor}`. A thrown exception or
 //! rejected promise becomes a transient store error; a wrong-shaped result a permanent one.
 //! An optional `maxKeyBytes` (Workers KV: 512) makes the core shorten the keys of subjects that
-//! would not fit.
+//! would not fit. An optional `getMany(keys) → [{value, version} | null, ...]` (one answer per
+//! key, in order) serves the core's batched reads in one call; without it they are one `get`
+//! per key.
 
 use std::future::Future;
 
@@ -29,6 +31,7 @@ pub struct JsStore {
     set: Function,
     delete: Function,
     list: Function,
+    get_many: Option<Function>,
     max_key_len: Option<usize>,
 }
 
@@ -64,6 +67,33 @@ fn key_limit(obj: &JsValue) -> Result<Option<usize>, JsValue> {
     Ok(Some(n as usize))
 }
 
+/// An optional method: `None` when absent (`undefined` or `null`), an error when not a function.
+fn optional_method(obj: &JsValue, name: &str) -> Result<Option<Function>, JsValue> {
+    let v = Reflect::get(obj, &JsValue::from_str(name))
+        .map_err(|_| type_error("store", &format!("{name} could not be read")))?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| type_error("store", &format!("{name} must be a method when present")))
+}
+
+/// One `get` answer: `null`/`undefined` for a missing key, else `{ value, version }` strings.
+fn entry(v: &JsValue, op: &str) -> Result<Option<Entry>, StoreError> {
+    if v.is_null() || v.is_undefined() {
+        return Ok(None);
+    }
+    let value = field(v, "value").as_string().ok_or_else(|| malformed(op))?;
+    let version = field(v, "version")
+        .as_string()
+        .ok_or_else(|| malformed(op))?;
+    Ok(Some(Entry {
+        value: value.into_bytes(),
+        version: Version(version),
+    }))
+}
+
 fn malformed(op: &str) -> StoreError {
     StoreError::permanent(format!("store.{op} returned a malformed result"))
 }
@@ -92,6 +122,7 @@ impl JsStore {
             set: method(&value, "set")?,
             delete: method(&value, "delete")?,
             list: method(&value, "list")?,
+            get_many: optional_method(&value, "getMany")?,
             max_key_len,
             this: value,
         })
@@ -115,19 +146,31 @@ impl Store for JsStore {
         let args = Array::of1(&JsValue::from_str(key));
         async move {
             let v = self.call("get", &self.get, args).await?;
-            if v.is_null() || v.is_undefined() {
-                return Ok(None);
-            }
-            let value = field(&v, "value")
-                .as_string()
-                .ok_or_else(|| malformed("get"))?;
-            let version = field(&v, "version")
-                .as_string()
-                .ok_or_else(|| malformed("get"))?;
-            Ok(Some(Entry {
-                value: value.into_bytes(),
-                version: Version(version),
-            }))
+            entry(&v, "get")
+        }
+    }
+
+    fn get_many(
+        &self,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<Vec<Option<Entry>>, StoreError>> {
+        let owned: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        async move {
+            let Some(get_many) = &self.get_many else {
+                let mut entries = Vec::with_capacity(owned.len());
+                for key in &owned {
+                    entries.push(self.get(key).await?);
+                }
+                return Ok(entries);
+            };
+            let list: Array = owned.iter().map(|k| JsValue::from_str(k)).collect();
+            let r = self.call("getMany", get_many, Array::of1(&list)).await?;
+            let answers = crate::js::array_elements(&r, 100_000)
+                .ok()
+                .flatten()
+                .filter(|a| a.len() == owned.len())
+                .ok_or_else(|| malformed("getMany"))?;
+            answers.iter().map(|v| entry(v, "getMany")).collect()
         }
     }
 

@@ -267,7 +267,7 @@ export function createHandler({
     if (pathname === "/sessions") {
       if (method !== "GET") throw httpError(405, "method_not_allowed", {}, { allow: "GET" });
       const claims = verifyBearer(request);
-      const sessions = await authority.listSessions(claims.sub);
+      const sessions = (await authority.listSessions(claims.sub)).sessions;
       return json(200, { sessions: sessions.map((s) => ({ ...s, current: s.sessionId === claims.sid })) });
     }
 
@@ -277,7 +277,7 @@ export function createHandler({
       const claims = verifyBearer(request);
       // Only the caller's own live sessions: another subject's id is indistinguishable from an
       // unknown one (404), so ids cannot be probed.
-      const own = await authority.listSessions(claims.sub);
+      const own = (await authority.listSessions(claims.sub)).sessions;
       if (!own.some((s) => s.sessionId === m[1])) throw httpError(404, "session_not_found");
       await authority.revoke({ sessionId: m[1] });
       return json(200, { revoked: m[1] });

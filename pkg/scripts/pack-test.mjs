@@ -73,6 +73,7 @@ try {
     "src/conformance/browser.js",
     "wasm/webgates_sessions_conformance.js",
     "wasm/webgates_sessions_conformance_bg.wasm",
+    "bin/webgates-sessions.mjs",
   ]) {
     check(files.includes(required), `tarball contains ${required}`);
   }
@@ -109,7 +110,7 @@ const verifier = new Verifier({ issuer: "https://auth.example", audience: "api.e
 const claims = verifier.verify(r.accessToken);
 assert.equal(claims.sub, "packed-user");
 assert.equal(claims.role, "admin");
-assert.equal((await authority.listSessions("packed-user")).length, 1);
+assert.equal((await authority.listSessions("packed-user")).sessions.length, 1);
 assert.equal(typeof denoKvStore, "function");
 assert.equal(typeof durableObjectStore, "function");
 assert.equal(typeof workersKvStore, "function");
@@ -128,6 +129,17 @@ console.log("smoke ok");
   );
   const out = run(process.execPath, ["smoke.mjs"], app);
   check(out.includes("smoke ok"), "import 'webgates-sessions', '/verifier' and '/conformance' by name: issue, renew, verify, run the store suite");
+
+  // 3b. The packed command line, as `npx webgates-sessions` runs it (offline: the installed bin).
+  const bin = join(app, "node_modules/.bin/webgates-sessions");
+  check(existsSync(bin), "npm linked the webgates-sessions bin");
+  const key = JSON.parse(run(bin, ["keygen"], app));
+  check(key.kty === "OKP" && typeof key.d === "string", "webgates-sessions keygen prints a private JWK");
+  writeFileSync(join(app, "key.json"), JSON.stringify(key));
+  const published = JSON.parse(run(bin, ["jwks", "key.json"], app));
+  check(published.keys.length === 1 && published.keys[0].kid === key.kid && published.keys[0].d === undefined, "webgates-sessions jwks key.json prints the public JWKS");
+  const npx = JSON.parse(run(npm, ["exec", "--offline", "--no", "--", "webgates-sessions", "jwks", "key.json"], app));
+  check(JSON.stringify(npx) === JSON.stringify(published), "npx webgates-sessions jwks runs the packed bin");
 
   // 4. The packed types resolve through package.json "exports" → "types" under NodeNext.
   const tsc = join(pkgDir, "node_modules/typescript/bin/tsc");

@@ -9,6 +9,8 @@ import {
   Authority as WasmAuthority,
   Verifier as WasmVerifier,
   generateSigningKey as wasmGenerateSigningKey,
+  publicJwk as wasmPublicJwk,
+  jwks as wasmJwks,
 } from "../wasm/webgates_sessions_wasm.js";
 
 import { freed, verifierClass } from "./verifier-class.js";
@@ -42,12 +44,20 @@ export class Authority {
     return this.#use().renew(refreshToken);
   }
 
+  async logout(refreshToken) {
+    return this.#use().logout(refreshToken);
+  }
+
   async revoke(target) {
     return this.#use().revoke(target);
   }
 
-  async listSessions(subject) {
-    return this.#use().listSessions(subject);
+  async isActive(sessionId) {
+    return this.#use().isActive(sessionId);
+  }
+
+  async listSessions(subject, page) {
+    return this.#use().listSessions(subject, page);
   }
 
   jwks() {
@@ -90,4 +100,12 @@ export const Verifier = verifierClass(WasmVerifier);
 
 export function generateSigningKey() {
   return wasmGenerateSigningKey();
+}
+
+export function publicJwk(jwk) {
+  return wasmPublicJwk(jwk);
+}
+
+export function jwks(keys) {
+  return wasmJwks(keys);
 }

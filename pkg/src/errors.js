@@ -46,6 +46,14 @@ const CODES = Object.freeze([
   "random_unavailable",
   "contention",
   "hook_failed",
+  "jwks_unavailable",
+  "jwks_stale",
+  "jwks_too_large",
+  "jwks_malformed",
+  "jwks_no_usable_keys",
+  "jwks_bad_status",
+  "jwks_timeout",
+  "jwks_fetch_failed",
   "instance_freed",
 ]);
 const KNOWN = new Set(CODES);

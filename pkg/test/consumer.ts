@@ -10,6 +10,8 @@ import {
   denoKvStore,
   durableObjectStore,
   generateSigningKey,
+  jwks as jwksOf,
+  publicJwk as publicJwkOf,
   workersKvStore,
   type AccessTokenClaims,
   type AuthorityOptions,
@@ -19,6 +21,10 @@ import {
   type Expect,
   type IssueRequest,
   type IssuedSession,
+  type ListSessionsOptions,
+  type LogoutOutcome,
+  type SessionPage,
+  type StoreEntry,
   type Jwk,
   type Jwks,
   type PrivateJwk,
@@ -85,6 +91,14 @@ class MapStore implements SessionStore {
   }
 }
 
+/** A store with the optional batched read. */
+class BatchedStore extends MapStore {
+  async getMany(keys: string[]): Promise<(StoreEntry | null)[]> {
+    return Promise.all(keys.map((k) => this.get(k)));
+  }
+}
+export const batched: SessionStore = new BatchedStore();
+
 // Object literals satisfy the interface too.
 const literalStore: SessionStore = {
   get: async () => null,
@@ -92,6 +106,10 @@ const literalStore: SessionStore = {
   delete: async () => {},
   list: async () => ({ keys: [] }),
 };
+const syncBatched: SessionStore = { ...literalStore, getMany: (keys: string[]) => keys.map(() => null) };
+void syncBatched;
+// @ts-expect-error — getMany answers entries (or null), not bare values.
+export const badBatched: SessionStore = { ...literalStore, getMany: async (keys: string[]) => keys };
 
 // ---------------------------------------------------------------------------------------------
 // Error-code narrowing.
@@ -136,6 +154,14 @@ const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
   random_unavailable: 503,
   contention: 503,
   hook_failed: 503,
+  jwks_unavailable: 503,
+  jwks_stale: 503,
+  jwks_too_large: 500,
+  jwks_malformed: 500,
+  jwks_no_usable_keys: 500,
+  jwks_bad_status: 503,
+  jwks_timeout: 503,
+  jwks_fetch_failed: 503,
 };
 
 function describeError(e: unknown): string {
@@ -215,7 +241,9 @@ function describeEvent(e: SessionEvent): string {
       return `${sid ?? "-"} ${e.reason}`;
     }
     case "revoked":
-      return "sessionId" in e ? e.sessionId : "familyId" in e ? e.familyId : e.subject;
+      return "sessionId" in e ? `${e.sessionId} ${e.subject ?? ""}` : "familyId" in e ? e.familyId : e.subject;
+    case "loggedOut":
+      return `${e.subject} ${e.sessionId}`;
     default: {
       const unreachable: never = e;
       return unreachable;
@@ -314,7 +342,7 @@ export async function main(): Promise<void> {
     clock: () => now,
     onEvent: (e) => {
       events.push(e);
-      const type: "issued" | "renewed" | "retriedInGrace" | "leaseContended" | "replayDetected" | "rejected" | "revoked" = e.type;
+      const type: "issued" | "renewed" | "retriedInGrace" | "leaseContended" | "replayDetected" | "rejected" | "revoked" | "loggedOut" = e.type;
       void type;
       void describeEvent(e);
     },
@@ -354,6 +382,41 @@ export async function main(): Promise<void> {
   await authority.issue({ subject: 42 });
   // @ts-expect-error — unknown request field.
   await authority.issue({ subject: "u", claim: {} });
+  // Per-login lifetimes, in seconds; RFC 9068 claims the application may set.
+  await authority.issue({ subject: "u", refreshIdleTtl: 3600, refreshAbsoluteTtl: 86_400, claims: { scope: "read", client_id: "cli" } });
+  await authority.issue({ subject: "u", refreshIdleTtl: undefined, refreshAbsoluteTtl: undefined });
+  // @ts-expect-error — lifetimes are numbers of seconds.
+  await authority.issue({ subject: "u", refreshIdleTtl: "1h" });
+  new Authority({ ...options, clientId: "web-app" });
+  new Authority({ ...options, clientId: undefined });
+  // @ts-expect-error — clientId is a string.
+  new Authority({ ...options, clientId: 7 });
+
+  // Logout by refresh token: narrow on outcome.
+  const out: LogoutOutcome = await authority.logout(issued.refreshToken);
+  switch (out.outcome) {
+    case "loggedOut":
+      void out.sessionId;
+      break;
+    case "replayDetected":
+      void [out.sessionId, out.familyId];
+      break;
+    case "rejected": {
+      const why: RejectReason = out.reason;
+      if (why === "superseded") void why;
+      break;
+    }
+    default: {
+      const unreachable: never = out;
+      void unreachable;
+    }
+  }
+  // @ts-expect-error — a logout outcome has no tokens.
+  void out.refreshToken;
+  // @ts-expect-error — logout takes the refresh token, not a target.
+  await authority.logout({ sessionId: issued.sessionId });
+  const active: boolean = await authority.isActive(issued.sessionId);
+  void active;
 
   const outcome = await authority.renew(issued.refreshToken);
   const text: string = handle(outcome);
@@ -362,15 +425,35 @@ export async function main(): Promise<void> {
     void handle(again);
   }
 
-  const targets: RevokeTarget[] = [{ sessionId: issued.sessionId }, { familyId: issued.familyId }, { subject: "user-42" }];
+  const targets: RevokeTarget[] = [
+    { sessionId: issued.sessionId },
+    { sessionId: issued.sessionId, subject: "user-42" },
+    { familyId: issued.familyId },
+    { subject: "user-42" },
+  ];
   for (const t of targets) {
     const found: boolean = await authority.revoke(t);
     void found;
   }
   // @ts-expect-error — not a revoke target.
   await authority.revoke({ session: issued.sessionId });
+  // @ts-expect-error — a family with a session is not one target.
+  await authority.revoke({ sessionId: issued.sessionId, familyId: issued.familyId });
 
-  const sessions: SessionInfo[] = await authority.listSessions("user-42");
+  const page: SessionPage = await authority.listSessions("user-42");
+  const sessions: SessionInfo[] = page.sessions;
+  const nextCursor: string | null = page.cursor;
+  const pageOptions: ListSessionsOptions = { limit: 50, cursor: nextCursor };
+  await authority.listSessions("user-42", pageOptions);
+  await authority.listSessions("user-42", { limit: undefined, cursor: undefined });
+  for (let c: string | null = page.cursor; c !== null; ) {
+    c = (await authority.listSessions("user-42", { cursor: c })).cursor;
+  }
+  // @ts-expect-error — listSessions resolves to a page, not an array (changed in 0.2).
+  const asArray: SessionInfo[] = await authority.listSessions("user-42");
+  void asArray;
+  // @ts-expect-error — limit is a number.
+  await authority.listSessions("user-42", { limit: "10" });
   for (const s of sessions) {
     const ua: string | undefined = s.client.userAgent;
     const times: number = s.createdAt + s.lastRenewedAt + s.idleExpiresAt + s.absoluteExpiresAt;
@@ -409,6 +492,21 @@ export async function main(): Promise<void> {
     maxTokenBytes: 8192,
   };
   const verifier = new Verifier(verifierOptions);
+  const audiences: readonly string[] = ["api.example", "admin.example"];
+  new Verifier({ ...verifierOptions, audience: audiences, maxTokenAge: 3600 });
+  new Verifier({ ...verifierOptions, maxTokenAge: undefined });
+  // @ts-expect-error — audiences are strings.
+  new Verifier({ ...verifierOptions, audience: [1] });
+  // @ts-expect-error — maxTokenAge is a number of seconds.
+  new Verifier({ ...verifierOptions, maxTokenAge: "1h" });
+
+  // Key tooling without an authority.
+  const pub: PublicJwk = publicJwkOf(key);
+  const set: Jwks = jwksOf([key, pub, noKid]);
+  const readonlyJwks: Jwks = jwksOf(readonlyKeys);
+  void [pub, set, readonlyJwks];
+  // @ts-expect-error — jwks() takes an array of keys.
+  jwksOf(key);
   // @ts-expect-error — a verifier never takes signing keys.
   new Verifier({ issuer: "i", audience: "a", jwks, signingKeys: [key] });
   try {

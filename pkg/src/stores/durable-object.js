@@ -10,12 +10,20 @@
 
 import { invalid, matches, page, randomVersion as newVersion } from "./contract.js";
 
+// Durable Object storage reads at most 128 keys per get([...]).
+const GET_MANY = 128;
+
 // Plain return values, no Promises: the authority reads and writes without yielding at all.
 function syncStore(kv) {
+  const get = (key) => {
+    const e = kv.get(key);
+    return e === undefined ? null : { value: e.value, version: e.version };
+  };
   return {
-    get(key) {
-      const e = kv.get(key);
-      return e === undefined ? null : { value: e.value, version: e.version };
+    get,
+    getMany(keys) {
+      // The synchronous API reads a key at a time; no await between them, so one consistent view.
+      return keys.map(get);
     },
     set(key, value, { expect = "any" } = {}) {
       if (!matches(kv.get(key), expect)) return { ok: false };
@@ -66,6 +74,17 @@ export function durableObjectStore(storage) {
     async get(key) {
       const e = await storage.get(key);
       return e === undefined ? null : { value: e.value, version: e.version };
+    },
+    async getMany(keys) {
+      // storage.get([...]) reads up to 128 keys in one call, answering a Map of the found ones.
+      const found = new Map();
+      for (let i = 0; i < keys.length; i += GET_MANY) {
+        for (const [k, e] of await storage.get(keys.slice(i, i + GET_MANY))) found.set(k, e);
+      }
+      return keys.map((k) => {
+        const e = found.get(k);
+        return e === undefined ? null : { value: e.value, version: e.version };
+      });
     },
     async set(key, value, { expect = "any" } = {}) {
       if (typeof storage.transaction === "function") {

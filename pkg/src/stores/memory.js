@@ -21,23 +21,34 @@ export class MemoryStore {
   #nextVersion = 0;
   #sync = {
     get: (key) => this.#get(key),
+    getMany: (keys) => this.#getMany(keys),
     set: (key, value, options) => this.#set(key, value, options),
     delete: (key) => this.#delete(key),
     list: (prefix, options) => this.#list(prefix, options),
   };
 
   /**
-   * The synchronous twin, only while the four methods are MemoryStore's own: a subclass or a
+   * The synchronous twin, only while the five methods are MemoryStore's own: a subclass or a
    * test that overrides or wraps one of them is always called.
    */
   get [SYNC]() {
     const p = MemoryStore.prototype;
-    const own = this.get === p.get && this.set === p.set && this.delete === p.delete && this.list === p.list;
+    const own =
+      this.get === p.get &&
+      this.getMany === p.getMany &&
+      this.set === p.set &&
+      this.delete === p.delete &&
+      this.list === p.list;
     return own ? this.#sync : undefined;
   }
 
   async get(key) {
     return this.#get(key);
+  }
+
+  /** One answer per key, in order: what `get` would answer for each. */
+  async getMany(keys) {
+    return this.#getMany(keys);
   }
 
   async set(key, value, options) {
@@ -58,10 +69,16 @@ export class MemoryStore {
     return e ? { value: e.value, version: e.version } : null;
   }
 
+  #getMany(keys) {
+    if (!Array.isArray(keys)) throw invalid("keys must be an array");
+    return keys.map((key) => this.#get(key));
+  }
+
   #set(key, value, { expect = "any", expiresAt } = {}) {
     if (typeof key !== "string") throw invalid("key must be a string");
     if (typeof value !== "string") throw invalid("value must be a string");
-    if (!matches(this.#entries.get(key), expect)) return { ok: false };
+    const current = this.#entries.get(key);
+    if (!matches(current, expect)) return { ok: false };
     const version = String(++this.#nextVersion);
     if (current === undefined) this.#keys.insert(key);
     this.#entries.set(key, { value, version, expiresAt });

@@ -177,3 +177,33 @@ Deno.test("denoKvStore: a value past the chunk limit rejects with a RangeError a
     assert.ok(err instanceof RangeError, String(err));
     assert.equal(await s.get("huge"), null);
   }));
+
+Deno.test("getMany: one kv.getMany per 10 keys, answers as get does, a chunked value read whole", () =>
+  withKv(async (kv) => {
+    let batches = 0;
+    const counted = {
+      get: (key) => kv.get(key),
+      getMany: (keys) => (batches++, kv.getMany(keys)),
+      list: (selector, options) => kv.list(selector, options),
+      atomic: () => kv.atomic(),
+    };
+    const store = denoKvStore(counted);
+    const long = "é".repeat(40_000); // over one Deno KV value: stored in chunks
+    await store.set("long", long, { expect: "absent" });
+    const keys = ["long"];
+    for (let i = 0; i < 14; i++) {
+      await store.set(`k${i}`, `v${i}`, { expect: "absent" });
+      keys.push(`k${i}`, "missing");
+    }
+    batches = 0;
+    const many = await store.getMany(keys);
+    const single = [];
+    for (const k of keys) single.push(await store.get(k));
+    assert.deepEqual(many, single);
+    assert.equal(many[0].value, long);
+    assert.equal(many[2], null);
+    // 29 keys: 3 batched reads of at most 10; the long value's 2 chunks cost one more read each
+    // time it is read whole (once inside getMany, once by the separate get).
+    assert.equal(batches, 5);
+    assert.deepEqual(await store.getMany([]), []);
+  }));

@@ -107,7 +107,7 @@ Deno.test("failures: wrong-shaped store answers → store_failed; the Authority 
     assert.equal(r.retriedInGrace, false);
     const fresh = await authority.issue({ subject: "alice" });
     assert.equal((await authority.renew(fresh.refreshToken)).outcome, "renewed");
-    assert.ok((await authority.listSessions("alice")).some((x) => x.sessionId === fresh.sessionId));
+    assert.ok((await authority.listSessions("alice")).sessions.some((x) => x.sessionId === fresh.sessionId));
   }));
 
 Deno.test("failures: a corrupt record in Deno KV → store_corrupt_record, other sessions unaffected", () =>

@@ -70,7 +70,7 @@ Deno.test("lifecycle: issue → verify → renew → grace retry → replay revo
     for (const token of [r2.refreshToken, r1.refreshToken, joined.refreshToken]) {
       assert.deepEqual(await authority.renew(token), { outcome: "rejected", reason: "revoked" });
     }
-    assert.deepEqual(await authority.listSessions("alice"), []);
+    assert.deepEqual((await authority.listSessions("alice")).sessions, []);
     // Issued access tokens stay valid until they expire (the documented revocation bound).
     assert.equal(verifier.verify(r2.accessToken).sid, s.sessionId);
   }));
@@ -123,11 +123,11 @@ Deno.test("revoke: by session, by family, by subject", () =>
     clock.advance(1000);
     assert.equal(await authority.revoke({ subject: "bob" }), true);
     assert.deepEqual(await authority.renew(b2.refreshToken), { outcome: "rejected", reason: "revoked" });
-    assert.deepEqual(await authority.listSessions("bob"), []);
+    assert.deepEqual((await authority.listSessions("bob")).sessions, []);
     assert.equal((await authority.renew(c.refreshToken)).outcome, "renewed");
     const again = await authority.issue({ subject: "bob" });
     assert.equal((await authority.renew(again.refreshToken)).outcome, "renewed");
-    assert.equal((await authority.listSessions("bob")).length, 1);
+    assert.equal((await authority.listSessions("bob")).sessions.length, 1);
     assert.ok(count("revoked") >= 3);
 
     // Revoking a session id this store never saw finds nothing.
@@ -153,7 +153,7 @@ Deno.test("listSessions: live sessions with client metadata, newest first", () =
     });
     await authority.issue({ subject: "someone-else" });
 
-    const list = await authority.listSessions("dora@example.com");
+    const list = (await authority.listSessions("dora@example.com")).sessions;
     assert.deepEqual(
       list.map((s) => s.sessionId),
       [laptop.sessionId, phone.sessionId],
@@ -170,15 +170,15 @@ Deno.test("listSessions: live sessions with client metadata, newest first", () =
     // Renewing updates lastRenewedAt and the idle expiry; revoking removes it from the list.
     clock.advance(10 * MIN);
     await authority.renew(phone.refreshToken);
-    const renewed = (await authority.listSessions("dora@example.com")).find((s) => s.sessionId === phone.sessionId);
+    const renewed = (await authority.listSessions("dora@example.com")).sessions.find((s) => s.sessionId === phone.sessionId);
     assert.equal(renewed.lastRenewedAt, clock());
     assert.equal(renewed.idleExpiresAt, clock() + HOUR);
     await authority.revoke({ sessionId: laptop.sessionId });
-    assert.deepEqual((await authority.listSessions("dora@example.com")).map((s) => s.sessionId), [phone.sessionId]);
+    assert.deepEqual((await authority.listSessions("dora@example.com")).sessions.map((s) => s.sessionId), [phone.sessionId]);
 
     // An idle-expired session is no longer listed.
     clock.advance(HOUR + 1);
-    assert.deepEqual(await authority.listSessions("dora@example.com"), []);
+    assert.deepEqual((await authority.listSessions("dora@example.com")).sessions, []);
   }));
 
 Deno.test("expiry: idle timeout with an injected clock", () =>
@@ -250,8 +250,41 @@ Deno.test("keys: the longest subject, every byte escaped, fits Deno KV's 2048-by
     for (const subject of ["/".repeat(256), "é".repeat(128), "a b@example.com"]) {
       const s = await authority.issue({ subject });
       assert.equal((await authority.renew(s.refreshToken)).outcome, "renewed");
-      assert.deepEqual((await authority.listSessions(subject)).map((x) => x.sessionId), [s.sessionId]);
+      assert.deepEqual((await authority.listSessions(subject)).sessions.map((x) => x.sessionId), [s.sessionId]);
     }
     const err = await rejection(authority.issue({ subject: "/".repeat(257) }));
     assert.equal(err.code, "invalid_input");
+  }));
+
+Deno.test("logout, isActive and paged listSessions on Deno KV", () =>
+  withKv(async (kv) => {
+    const clock = manualClock();
+    const { authority } = makeAuthority(denoKvStore(kv), { clock });
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      ids.unshift((await authority.issue({ subject: "erin" })).sessionId);
+      clock.advance(1000);
+    }
+    // Pages of 2 through Deno KV's own list cursors, newest first, until the cursor is null.
+    const seen = [];
+    let cursor = null;
+    let pages = 0;
+    do {
+      const page = await authority.listSessions("erin", { limit: 2, cursor });
+      assert.ok(page.sessions.length <= 2);
+      seen.push(...page.sessions.map((x) => x.sessionId));
+      cursor = page.cursor;
+      assert.ok(++pages <= 10, "the listing ends");
+    } while (cursor !== null);
+    assert.deepEqual(seen, ids);
+
+    const s = await authority.issue({ subject: "erin", refreshIdleTtl: 3600 });
+    assert.equal(s.idleExpiresAt, clock() + HOUR);
+    assert.equal(await authority.isActive(s.sessionId), true);
+    assert.deepEqual(await authority.logout(s.refreshToken), { outcome: "loggedOut", sessionId: s.sessionId });
+    assert.equal(await authority.isActive(s.sessionId), false);
+    assert.deepEqual(await authority.renew(s.refreshToken), { outcome: "rejected", reason: "revoked" });
+    assert.equal(await authority.revoke({ sessionId: ids[0], subject: "mallory" }), false);
+    assert.equal(await authority.revoke({ sessionId: ids[0], subject: "erin" }), true);
+    assert.equal((await authority.listSessions("erin")).sessions.length, 4);
   }));

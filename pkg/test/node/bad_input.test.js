@@ -218,7 +218,7 @@ test("clock: turning bad after construction fails each operation with a code; re
   const r = await mustRenew(authority, s.refreshToken);
   assert.equal(r.generation, 1);
   assert.equal(verifier.verify(r.accessToken).sub, "clocky");
-  assert.equal((await authority.listSessions("clocky")).length, 1);
+  assert.equal((await authority.listSessions("clocky")).sessions.length, 1);
   void key;
 });
 
@@ -281,10 +281,15 @@ test("issue(): bad claims — wrong types, lone surrogates, registered names, ov
     await rejectsCode(() => authority.issue({ subject: "u", claims: { [s]: 1 } }), { code: "invalid_input", ctor: TypeError });
     await rejectsCode(() => authority.issue({ subject: "u", claims: { deep: { list: [1, { s }] } } }), { code: "invalid_input", ctor: TypeError });
   }
-  for (const name of ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "client_id", "scope", "cnf"]) {
+  for (const name of ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "cnf"]) {
     const e = await rejectsCode(() => authority.issue({ subject: "u", claims: { [name]: "x" } }), { code: "invalid_input" });
     assert.match(e.message, /registered/);
   }
+  // RFC 9068's scope and client_id are the application's to set, with their types checked.
+  for (const claims of [{ scope: 1 }, { scope: "a  b" }, { scope: "" }, { client_id: 7 }, { client_id: "" }, { client_id: "a\u0000" }]) {
+    await rejectsCode(() => authority.issue({ subject: "u", claims }), { code: "invalid_input" });
+  }
+  await authority.issue({ subject: "u", claims: { scope: "read write", client_id: "cli" } });
   const cyclic = {};
   cyclic.self = cyclic;
   await rejectsCode(() => authority.issue({ subject: "u", claims: cyclic }), { code: "invalid_input", ctor: TypeError });
@@ -372,8 +377,8 @@ test("revoke(): bad targets reject with a code", async () => {
     {},
     { sessionId: undefined },
     { sessionId: s.sessionId, familyId: s.familyId },
-    { sessionId: s.sessionId, subject: "revoker" },
     { familyId: s.familyId, subject: "revoker" },
+    { sessionId: s.sessionId, familyId: s.familyId, subject: "revoker" },
     { session_id: s.sessionId },
     { sid: s.sessionId },
     { family: s.familyId },
@@ -485,11 +490,16 @@ test("new Verifier: bad options, jwks, leeway, maxTokenBytes, unknown keys", () 
     throwsCode(() => new Verifier(missing), { code: "invalid_input", ctor: TypeError });
   }
   for (const field of ["issuer", "audience"]) {
-    for (const v of NON_STRINGS.filter((x) => x !== undefined)) throwsCode(() => new Verifier({ ...base, [field]: v }), { code: "invalid_input", ctor: TypeError });
+    // An audience may also be an array of strings (checked below).
+    const wrong = NON_STRINGS.filter((x) => x !== undefined && !(field === "audience" && Array.isArray(x)));
+    for (const v of wrong) throwsCode(() => new Verifier({ ...base, [field]: v }), { code: "invalid_input", ctor: TypeError });
     throwsCode(() => new Verifier({ ...base, [field]: HUGE }), { code: "invalid_input", ctor: RangeError });
     for (const l of LONE) throwsCode(() => new Verifier({ ...base, [field]: l }), { code: "invalid_input", ctor: TypeError });
     throwsCode(() => new Verifier({ ...base, [field]: "" }), { code: "config_invalid" });
   }
+  throwsCode(() => new Verifier({ ...base, audience: [] }), { code: "config_invalid" });
+  throwsCode(() => new Verifier({ ...base, audience: [""] }), { code: "config_invalid" });
+  for (const v of [[1], [null], ["a", {}], [LONE[0]]]) throwsCode(() => new Verifier({ ...base, audience: v }), { code: "invalid_input", ctor: TypeError });
   const k = generateSigningKey();
   const { d: _d, ...pub } = k;
   for (const [jwks, code] of [

@@ -171,7 +171,7 @@ test("concurrent renewals of different sessions of one subject do not interfere"
     for (let i = 0; i < sessions.length; i++) {
       checkRound(results.slice(i * 4, i * 4 + 4), events, sessions[i].sessionId, 1);
     }
-    assert.equal((await authority.listSessions("multi")).length, 5);
+    assert.equal((await authority.listSessions("multi")).sessions.length, 5);
   }
 });
 
@@ -195,7 +195,7 @@ test("concurrent issue, renew, revoke and list on one subject stay consistent", 
       assert.deepEqual(await authority.renew(rb.refreshToken), { outcome: "rejected", reason: "revoked" });
     }
     assert.deepEqual(
-      (await authority.listSessions("mixed")).map((x) => x.sessionId),
+      (await authority.listSessions("mixed")).sessions.map((x) => x.sessionId),
       [a.sessionId],
     );
   }

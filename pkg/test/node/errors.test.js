@@ -102,3 +102,18 @@ test("every entry point exports the same recovery", async () => {
   assert.equal(small.WebgatesError.from(e)?.code, "token_malformed");
   await rejectsCode(() => new Authority(base).renew(42), { code: "invalid_input", ctor: TypeError });
 });
+
+test("ErrorCode is every code the core's Error::code() can answer, plus instance_freed", () => {
+  // The core's codes, from the `code()` arms of src/errors.rs: every `=> "code"` inside a
+  // `fn code` body (the messages, in `fn message`, have spaces and are not matched there).
+  const rust = readFileSync(new URL("../../../src/errors.rs", import.meta.url), "utf8");
+  const bodies = [...rust.matchAll(/fn code\((?:&)?self\) -> &'static str \{([\s\S]*?)\n {4}\}/g)].map((m) => m[1]);
+  assert.ok(bodies.length >= 3, `found ${bodies.length} code() bodies`);
+  const core = new Set(bodies.flatMap((b) => [...b.matchAll(/=> "([a-z][a-z0-9_]*)"/g)].map((m) => m[1])));
+  assert.ok(core.has("token_expired") && core.has("store_unavailable"), [...core].join(","));
+  // `instance_freed` is the JS classes' own (use after free()); every other code comes from the core.
+  const js = new Set(WebgatesError.codes);
+  js.delete("instance_freed");
+  assert.deepEqual([...js].filter((c) => !core.has(c)), [], "codes in ErrorCode the core never answers");
+  assert.deepEqual([...core].filter((c) => !js.has(c)), [], "core codes missing from ErrorCode");
+});

@@ -135,7 +135,7 @@ test("an authority's records carry expiry hints: nothing purged while live, all 
   assert.equal(store.purgeExpired(clock.now()), 0);
   await authority.renew(s.refreshToken);
   assert.equal(store.purgeExpired(clock.now()), 0);
-  const listed = await authority.listSessions("purge-user");
+  const listed = (await authority.listSessions("purge-user")).sessions;
   assert.equal(listed.length, 1);
   // Past the absolute lifetime (and a year more, beyond any cutoff retention) nothing is left.
   const purged = store.purgeExpired(clock.now() + 600 * SEC + 400 * 86_400 * SEC);
@@ -164,7 +164,7 @@ test("the authority drives a MemoryStore through its synchronous twin", async ()
   const { authority } = setup({ store });
   const s = await authority.issue({ subject: "twin" });
   assert.equal((await authority.renew(s.refreshToken)).outcome, "renewed");
-  assert.equal((await authority.listSessions("twin")).length, 1);
+  assert.equal((await authority.listSessions("twin")).sessions.length, 1);
   assert.ok(twin.get > 0 && twin.set > 0 && twin.list > 0, JSON.stringify(twin));
   // The twin and the public methods share one state.
   assert.ok((await store.get(`s/${s.sessionId}`)) !== null);

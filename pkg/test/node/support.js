@@ -55,6 +55,14 @@ export const ERROR_CODES = new Set([
   "random_unavailable",
   "contention",
   "hook_failed",
+  "jwks_unavailable",
+  "jwks_stale",
+  "jwks_too_large",
+  "jwks_malformed",
+  "jwks_no_usable_keys",
+  "jwks_bad_status",
+  "jwks_timeout",
+  "jwks_fetch_failed",
 ]);
 
 /** A settable clock: `clock.now` is what the library calls. */

@@ -47,7 +47,7 @@ async function route(path, request, store, authority, counts, namespace) {
   if (path === "/long-subject") {
     const subject = "é".repeat(128); // 256 bytes, every one escaped in keys
     const issued = await authority.issue({ subject });
-    const listed = (await authority.listSessions(subject)).map((x) => x.sessionId);
+    const listed = (await authority.listSessions(subject)).sessions.map((x) => x.sessionId);
     const renewed = await authority.renew(issued.refreshToken);
     const revoked = await authority.revoke({ subject });
     const afterRevoke = await authority.renew(renewed.refreshToken);
