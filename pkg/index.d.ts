@@ -52,6 +52,12 @@ export type ErrorCode =
   | "jwks_bad_status"
   | "jwks_timeout"
   | "jwks_fetch_failed"
+  | "keys_secret_too_short"
+  | "keys_secret_too_long"
+  | "keys_wrong_secret"
+  | "keys_no_active_key"
+  | "keys_ring_not_configured"
+  | "keys_ring_managed"
   /** JS only (not a core code): a method of an Authority or Verifier called after free(). */
   | "instance_freed";
 

@@ -54,6 +54,12 @@ const CODES = Object.freeze([
   "jwks_bad_status",
   "jwks_timeout",
   "jwks_fetch_failed",
+  "keys_secret_too_short",
+  "keys_secret_too_long",
+  "keys_wrong_secret",
+  "keys_no_active_key",
+  "keys_ring_not_configured",
+  "keys_ring_managed",
   "instance_freed",
 ]);
 const KNOWN = new Set(CODES);

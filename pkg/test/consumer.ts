@@ -162,6 +162,12 @@ const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
   jwks_bad_status: 503,
   jwks_timeout: 503,
   jwks_fetch_failed: 503,
+  keys_secret_too_short: 500,
+  keys_secret_too_long: 500,
+  keys_wrong_secret: 500,
+  keys_no_active_key: 503,
+  keys_ring_not_configured: 500,
+  keys_ring_managed: 409,
 };
 
 function describeError(e: unknown): string {

@@ -63,6 +63,12 @@ export const ERROR_CODES = new Set([
   "jwks_bad_status",
   "jwks_timeout",
   "jwks_fetch_failed",
+  "keys_secret_too_short",
+  "keys_secret_too_long",
+  "keys_wrong_secret",
+  "keys_no_active_key",
+  "keys_ring_not_configured",
+  "keys_ring_managed",
 ]);
 
 /** A settable clock: `clock.now` is what the library calls. */
