@@ -7,7 +7,7 @@ import test from "node:test";
 import { Authority, MemoryStore, Verifier, WebgatesError, generateSigningKey, isWebgatesError } from "../../dist/node.js";
 import * as small from "../../dist/verifier/node.js";
 import * as conformance from "../../src/conformance/node.js";
-import { ERROR_CODES, rejectsCode, throwsCode } from "./support.js";
+import { rejectsCode, throwsCode } from "./support.js";
 
 const key = generateSigningKey();
 const base = { issuer: "https://a.example", audience: "api", signingKeys: [key], store: new MemoryStore() };
@@ -78,12 +78,11 @@ test("WebgatesError.from refuses errors that are not ours, and copies a frozen c
   assert.equal(isWebgatesError(frozen), false, "a frozen clone cannot carry its code: use from()");
 });
 
-test("WebgatesError.codes is index.d.ts's ErrorCode and the tests' list, in order", () => {
+test("WebgatesError.codes is index.d.ts's ErrorCode, in order", () => {
   const dts = readFileSync(new URL("../../index.d.ts", import.meta.url), "utf8");
   const union = /export type ErrorCode =([^;]+);/.exec(dts)[1];
   const declared = [...union.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
   assert.deepEqual([...WebgatesError.codes], declared);
-  assert.deepEqual(new Set(WebgatesError.codes), ERROR_CODES);
   assert.ok(Object.isFrozen(WebgatesError) && Object.isFrozen(WebgatesError.codes));
 });
 

@@ -1,7 +1,7 @@
 // Shared helpers for the Node tests (not a test file itself). Everything is deterministic: time
 // comes from an injected clock, interleavings from a seeded PRNG; nothing sleeps.
 import assert from "node:assert/strict";
-import { Authority, MemoryStore, Verifier, generateSigningKey } from "../../dist/node.js";
+import { Authority, MemoryStore, Verifier, WebgatesError, generateSigningKey } from "../../dist/node.js";
 
 export const ISSUER = "https://auth.example";
 export const AUDIENCE = "api.example";
@@ -16,60 +16,9 @@ export const flipChar = (str, i) => str.slice(0, i) + (str[i] === "A" ? "B" : "A
  * signature (that character carries 6 bits of R; the last ones may carry padding bits). */
 export const tamperSignature = (token) => flipChar(token, token.lastIndexOf(".") + 1);
 
-/** Every code index.d.ts declares in ErrorCode. */
-export const ERROR_CODES = new Set([
-  "instance_freed",
-  "invalid_input",
-  "config_invalid",
-  "key_malformed_jwk",
-  "key_unsupported_kty",
-  "key_unsupported_crv",
-  "key_unsupported_alg",
-  "key_wrong_use",
-  "key_invalid_encoding",
-  "key_weak",
-  "key_mismatch",
-  "key_private_not_allowed",
-  "key_missing_private",
-  "key_duplicate_kid",
-  "key_invalid_kid",
-  "key_unknown_kid",
-  "key_no_signing_key",
-  "token_too_large",
-  "token_malformed",
-  "token_unsupported_alg",
-  "token_wrong_typ",
-  "token_missing_kid",
-  "token_unknown_kid",
-  "token_unsupported_crit",
-  "token_bad_signature",
-  "token_invalid_claims",
-  "token_wrong_issuer",
-  "token_wrong_audience",
-  "token_expired",
-  "token_not_yet_valid",
-  "store_unavailable",
-  "store_failed",
-  "store_corrupt_record",
-  "family_unavailable",
-  "random_unavailable",
-  "contention",
-  "hook_failed",
-  "jwks_unavailable",
-  "jwks_stale",
-  "jwks_too_large",
-  "jwks_malformed",
-  "jwks_no_usable_keys",
-  "jwks_bad_status",
-  "jwks_timeout",
-  "jwks_fetch_failed",
-  "keys_secret_too_short",
-  "keys_secret_too_long",
-  "keys_wrong_secret",
-  "keys_no_active_key",
-  "keys_ring_not_configured",
-  "keys_ring_managed",
-]);
+/** Every declared error code: the package's own list, which errors.test.js checks against
+ * index.d.ts's `ErrorCode` and against the core's `code()` arms in src/errors.rs. */
+export const ERROR_CODES = new Set(WebgatesError.codes);
 
 /** A settable clock: `clock.now` is what the library calls. */
 export function manualClock(start = T0) {
