@@ -154,5 +154,12 @@ async fn a_renewal_whose_connection_is_dropped_fails_and_the_token_still_renews(
         .await
         .expect("renew");
     assert!(matches!(renewed, RenewOutcome::Renewed(_)), "{renewed:?}");
-    assert_eq!(b.list_sessions(&subject).await.expect("list").len(), 1);
+    assert_eq!(
+        b.list_sessions(&subject, webgates_sessions::ListRequest::default())
+            .await
+            .expect("list")
+            .sessions
+            .len(),
+        1
+    );
 }

@@ -35,7 +35,11 @@ async fn renewal_cut_off<S: Store>(a: &Authority<Probe<S>>, subject: &Subject) -
 
 async fn everything_is_there<S: Store>(b: &Authority<S>, subject: &Subject, tokens: &[String]) {
     assert_eq!(
-        b.list_sessions(subject).await.expect("list").len(),
+        b.list_sessions(subject, webgates_sessions::ListRequest::default())
+            .await
+            .expect("list")
+            .sessions
+            .len(),
         tokens.len()
     );
     for token in tokens {

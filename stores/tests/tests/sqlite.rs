@@ -143,7 +143,14 @@ async fn sessions_survive_closing_and_reopening_the_file() {
         a.repository().store().pool().close().await;
     }
     let b = authority(store(&db).await, events);
-    assert_eq!(b.list_sessions(&subject).await.expect("list").len(), 3);
+    assert_eq!(
+        b.list_sessions(&subject, webgates_sessions::ListRequest::default())
+            .await
+            .expect("list")
+            .sessions
+            .len(),
+        3
+    );
     for token in &tokens {
         let renewed = b.renew(token).await.expect("renew");
         assert!(matches!(renewed, RenewOutcome::Renewed(_)), "{renewed:?}");
