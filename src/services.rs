@@ -171,7 +171,10 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
                 "max_key_len is below the 128 bytes the key schema needs",
             ));
         }
-        if guarantees.max_value_len.is_some_and(|n| n < MIN_VALUE_LIMIT) {
+        if guarantees
+            .max_value_len
+            .is_some_and(|n| n < MIN_VALUE_LIMIT)
+        {
             return Err(Error::config(
                 "store",
                 "max_value_len is below the 64 KiB the largest session record may need",

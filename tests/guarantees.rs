@@ -86,7 +86,11 @@ fn the_default_guarantees_fold_in_max_key_len_and_the_repository_uses_them() {
     // A subject whose index key would exceed 512 bytes is keyed by digest under the limit.
     let f = support::fixture_with(config(), store, 7);
     let long = Subject::new("x".repeat(256).replace('x', "/")).unwrap();
-    assert!(f.authority.repository().subject_key(&long).starts_with("u/~"));
+    assert!(f
+        .authority
+        .repository()
+        .subject_key(&long)
+        .starts_with("u/~"));
 }
 
 #[test]

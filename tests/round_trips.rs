@@ -110,7 +110,11 @@ fn a_liveness_check_costs_at_most_two_reads() {
     assert_eq!(f.store.take_calls(), ["get", "get_many"]);
     f.clock.advance(secs(400 * 24 * 3600));
     assert!(!block_on(f.authority.is_active(issued.session_id)).unwrap());
-    assert_eq!(f.store.take_calls(), ["get"], "expired: the session alone settles it");
+    assert_eq!(
+        f.store.take_calls(),
+        ["get"],
+        "expired: the session alone settles it"
+    );
 }
 
 #[test]
@@ -119,7 +123,10 @@ fn a_logout_costs_two_reads_a_write_and_the_index_delete() {
     let issued = block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
     f.store.take_calls();
     let outcome = block_on(f.authority.logout(&issued.refresh_token)).unwrap();
-    assert!(matches!(outcome, webgates_sessions::LogoutOutcome::LoggedOut { .. }));
+    assert!(matches!(
+        outcome,
+        webgates_sessions::LogoutOutcome::LoggedOut { .. }
+    ));
     assert_eq!(f.store.take_calls(), ["get", "get_many", "put", "delete"]);
 }
 
@@ -129,7 +136,11 @@ fn a_batched_read_sees_the_same_revocations_as_separate_reads() {
     let f = fixture();
     let by_family = block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
     let by_subject = block_on(f.authority.issue(IssueRequest::new(subject("bob")))).unwrap();
-    block_on(f.authority.revoke(RevokeTarget::Family(by_family.family_id))).unwrap();
+    block_on(
+        f.authority
+            .revoke(RevokeTarget::Family(by_family.family_id)),
+    )
+    .unwrap();
     block_on(f.authority.revoke(RevokeTarget::Subject(subject("bob")))).unwrap();
     f.clock.advance(Duration::from_secs(1));
     for s in [&by_family, &by_subject] {
