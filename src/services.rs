@@ -242,6 +242,13 @@ struct KeyState {
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
 /// lists sessions, and verifies its own access tokens.
 ///
+/// Store calls (one round trip each on a network store whose [`Store::get_many`] batches):
+/// a renewal reads the session, then its family and subject in one `get_many`, then writes the
+/// session once (twice with a claims hook: lease, then rotation); an issue reads the subject
+/// (and, joining a family, the family in the same `get_many`) and writes the family, the
+/// session and its index entry; [`Authority::is_active`] reads at most twice. Two reads are
+/// the floor for a renewal: the token names only its session, whose record names the rest.
+///
 /// # Example
 ///
 /// Time is injected, so a test can step it: a refresh token presented again inside the grace
