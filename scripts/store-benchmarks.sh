@@ -35,7 +35,7 @@ on the same engine, one client.
 |---|---|---|---|---|---|---|---|
 $rows
 
-tower-sessions' stores as a peer row: not measured yet (see the issue's notes).
+tower-sessions' stores (load + save of a session) as a peer row: not measured yet.
 <!-- stores:end -->
 MD
 
