@@ -267,16 +267,52 @@ fn encode<T: Record>(record: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(record).map_err(|_| Error::CorruptRecord { record: T::KIND })
 }
 
+fn stored<T: Record>(entry: Option<crate::store::Entry>) -> Result<Option<Stored<T>>> {
+    entry
+        .map(|e| {
+            Ok(Stored {
+                record: decode(&e.value)?,
+                version: e.version,
+            })
+        })
+        .transpose()
+}
+
+/// A family record whose id disagrees with its key is corrupt.
+fn checked_family(
+    found: Option<Stored<FamilyRecord>>,
+    family: FamilyId,
+) -> Result<Option<Stored<FamilyRecord>>> {
+    match found {
+        Some(f) if f.record.family != family => Err(Error::CorruptRecord { record: "family" }),
+        other => Ok(other),
+    }
+}
+
+/// A subject record naming another subject than its key is corrupt.
+fn checked_subject(
+    found: Option<Stored<SubjectRecord>>,
+    subject: &Subject,
+) -> Result<Option<Stored<SubjectRecord>>> {
+    match found {
+        Some(s) if &s.record.subject != subject => Err(Error::CorruptRecord { record: "subject" }),
+        other => Ok(other),
+    }
+}
+
 /// Typed access to the records of one store.
 #[derive(Debug)]
 pub struct Repository<S> {
     store: S,
+    /// The store's key limit, read once from [`Store::guarantees`] (it is constant).
+    max_key_len: Option<usize>,
 }
 
 impl<S: Store> Repository<S> {
     /// A repository over `store`.
     pub fn new(store: S) -> Self {
-        Self { store }
+        let max_key_len = store.guarantees().max_key_len;
+        Self { store, max_key_len }
     }
 
     /// The underlying store.
@@ -286,7 +322,7 @@ impl<S: Store> Repository<S> {
 
     /// The subject record's key in this store (see [`subject_segment`]).
     pub fn subject_key(&self, subject: &Subject) -> String {
-        subject_key_within(subject, self.store.max_key_len())
+        subject_key_within(subject, self.max_key_len)
     }
 
     /// A session's index key in this store (see [`subject_segment`]).
@@ -295,18 +331,12 @@ impl<S: Store> Repository<S> {
             &record.subject,
             record.created_at,
             record.sid,
-            self.store.max_key_len(),
+            self.max_key_len,
         )
     }
 
     async fn read<T: Record>(&self, key: &str) -> Result<Option<Stored<T>>> {
-        match self.store.get(key).await? {
-            None => Ok(None),
-            Some(e) => Ok(Some(Stored {
-                record: decode(&e.value)?,
-                version: e.version,
-            })),
-        }
+        stored(self.store.get(key).await?)
     }
 
     /// Writes `record` if `expect` holds; `Ok(None)` on a conflict.
@@ -395,11 +425,38 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`] or [`Error::CorruptRecord`].
     pub async fn family(&self, family: FamilyId) -> Result<Option<Stored<FamilyRecord>>> {
-        let found: Option<Stored<FamilyRecord>> = self.read(&family_key(family)).await?;
-        match found {
-            Some(f) if f.record.family != family => Err(Error::CorruptRecord { record: "family" }),
-            other => Ok(other),
-        }
+        checked_family(self.read(&family_key(family)).await?, family)
+    }
+
+    /// Reads a family record and a subject record in one store call ([`Store::get_many`]: one
+    /// round trip on a backend that batches), with the checks of [`Repository::family`] and
+    /// [`Repository::subject`].
+    ///
+    /// # Errors
+    /// [`Error::Store`] or [`Error::CorruptRecord`].
+    pub async fn family_and_subject(
+        &self,
+        family: FamilyId,
+        subject: &Subject,
+    ) -> Result<(Option<Stored<FamilyRecord>>, Option<Stored<SubjectRecord>>)> {
+        let keys = [family_key(family), self.subject_key(subject)];
+        let mut entries = self
+            .store
+            .get_many(&[keys[0].as_str(), keys[1].as_str()])
+            .await?
+            .into_iter();
+        // A store that answers with fewer entries than keys breaks the contract: report it
+        // rather than read a missing record as absent.
+        let (Some(f), Some(u), None) = (entries.next(), entries.next(), entries.next()) else {
+            return Err(StoreError::permanent(
+                "get_many answered with a different number of entries than keys",
+            )
+            .into());
+        };
+        Ok((
+            checked_family(stored(f)?, family)?,
+            checked_subject(stored(u)?, subject)?,
+        ))
     }
 
     /// Writes a family record (TTL hint: the latest expiry of its sessions); `Ok(None)` on a conflict.
@@ -425,13 +482,7 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`] or [`Error::CorruptRecord`].
     pub async fn subject(&self, subject: &Subject) -> Result<Option<Stored<SubjectRecord>>> {
-        let found: Option<Stored<SubjectRecord>> = self.read(&self.subject_key(subject)).await?;
-        match found {
-            Some(s) if &s.record.subject != subject => {
-                Err(Error::CorruptRecord { record: "subject" })
-            }
-            other => Ok(other),
-        }
+        checked_subject(self.read(&self.subject_key(subject)).await?, subject)
     }
 
     /// Writes a subject record with the given TTL hint; `Ok(None)` on a conflict.

@@ -24,7 +24,7 @@ use crate::session::{
     CurrentSecret, FamilyId, FamilyRecord, SessionId, SessionInfo, SessionRecord, Subject,
     SubjectRecord, RECORD_VERSION,
 };
-use crate::store::{Expect, Store};
+use crate::store::{Expect, Store, MIN_VALUE_LIMIT};
 use crate::tokens::access::{self, AccessTokenSpec, AppClaims, Verifier, VerifierConfig};
 use crate::tokens::refresh::{RefreshSecret, RefreshToken};
 use crate::{MaybeSend, MaybeSendSync};
@@ -168,9 +168,12 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
     /// Validates the configuration and builds an authority with static keys.
     ///
     /// # Errors
-    /// [`Error::Config`] for an invalid setting, a store whose [`Store::max_key_len`] is below
-    /// [`MIN_KEY_LIMIT`], a missing clock or random source on wasm32, or a key ring (which is
-    /// read from the store: use [`Self::load`]).
+    /// [`Error::Config`] for an invalid setting, a store whose [`Store::guarantees`] contradict
+    /// what the authority certainly writes (a key limit below [`MIN_KEY_LIMIT`], or a value limit
+    /// below [`MIN_VALUE_LIMIT`], which the largest record could exceed), a missing clock or
+    /// random source on wasm32, or a key ring (which is read from the store: use
+    /// [`Self::load`]). A store that is not linearizable is accepted: that costs guarantees,
+    /// not correctness of every history.
     pub fn build(self) -> Result<Authority<S, H>> {
         let (parts, keys) = self.parts()?;
         let KeySource::Static(keys) = keys else {
@@ -222,10 +225,20 @@ impl<S: Store, H: ClaimsHook> AuthorityBuilder<S, H> {
     /// Everything but the keys, validated.
     fn parts(self) -> Result<(Parts<S, H>, KeySource)> {
         self.config.validate()?;
-        if self.store.max_key_len().is_some_and(|n| n < MIN_KEY_LIMIT) {
+        let guarantees = self.store.guarantees();
+        if guarantees.max_key_len.is_some_and(|n| n < MIN_KEY_LIMIT) {
             return Err(Error::config(
                 "store",
                 "max_key_len is below the 128 bytes the key schema needs",
+            ));
+        }
+        if guarantees
+            .max_value_len
+            .is_some_and(|n| n < MIN_VALUE_LIMIT)
+        {
+            return Err(Error::config(
+                "store",
+                "max_value_len is below the 64 KiB the largest session record may need",
             ));
         }
         let clock = match self.clock {
@@ -331,6 +344,13 @@ struct KeyState {
 
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
 /// lists sessions, and verifies its own access tokens.
+///
+/// Store calls (one round trip each on a network store whose [`Store::get_many`] batches):
+/// a renewal reads the session, then its family and subject in one `get_many`, then writes the
+/// session once (twice with a claims hook: lease, then rotation); an issue reads the subject
+/// (and, joining a family, the family in the same `get_many`) and writes the family, the
+/// session and its index entry; [`Authority::is_active`] reads at most twice. Two reads are
+/// the floor for a renewal: the token names only its session, whose record names the rest.
 ///
 /// # Example
 ///
@@ -616,14 +636,25 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         self.check_token_fits(sid, &request.subject, &request.claims)?;
         let secret = RefreshSecret::generate(rng)?;
         let now = self.clock.now();
+        // One store call reads the subject, and the family too when joining one.
+        let (joining, subject_read) = match request.family {
+            Some(family) => {
+                let (f, u) = self
+                    .repo
+                    .family_and_subject(family, &request.subject)
+                    .await?;
+                (Some((family, f)), u)
+            }
+            None => (None, self.repo.subject(&request.subject).await?),
+        };
         let subject_record = self
-            .subject_for_issue(&request.subject, now, absolute_ttl)
+            .subject_for_issue(&request.subject, subject_read, now, absolute_ttl)
             .await?;
         let now = creation_time(now, subject_record.as_ref());
         let absolute_expiry = now.saturating_add(absolute_ttl);
-        let family_id = match request.family {
-            Some(family) => {
-                self.join_family(family, &request.subject, absolute_expiry)
+        let family_id = match joining {
+            Some((family, read)) => {
+                self.join_family(family, read, &request.subject, absolute_expiry)
                     .await?;
                 family
             }
@@ -693,18 +724,24 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
     /// [`CLOCK_SKEW_MARGIN`]): if the record were dropped, the next logout-everywhere would start
     /// again at epoch 1 and miss this session. Extended by a whole absolute TTL at a time, so this
     /// write happens about once per TTL per subject.
+    ///
+    /// `read` is the record as the caller read it; after a lost compare-and-set it is read again.
     async fn subject_for_issue(
         &self,
         subject: &Subject,
+        mut read: Option<Stored<SubjectRecord>>,
         now: Timestamp,
         absolute_ttl: std::time::Duration,
     ) -> Result<Option<SubjectRecord>> {
         let kept_ttl = self.config.refresh_absolute_ttl;
-        for _ in 0..self.config.max_cas_attempts {
+        for attempt in 0..self.config.max_cas_attempts {
+            if attempt > 0 {
+                read = self.repo.subject(subject).await?;
+            }
             let Some(Stored {
                 mut record,
                 version,
-            }) = self.repo.subject(subject).await?
+            }) = read.take()
             else {
                 return Ok(None);
             };
@@ -728,17 +765,23 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         Err(Error::Contention)
     }
 
+    /// Extends the family a new session joins to the session's expiry. `read` is the family as
+    /// the caller read it; after a lost compare-and-set it is read again.
     async fn join_family(
         &self,
         family: FamilyId,
+        mut read: Option<Stored<FamilyRecord>>,
         subject: &Subject,
         expiry: Timestamp,
     ) -> Result<()> {
-        for _ in 0..self.config.max_cas_attempts {
+        for attempt in 0..self.config.max_cas_attempts {
+            if attempt > 0 {
+                read = self.repo.family(family).await?;
+            }
             let Some(Stored {
                 mut record,
                 version,
-            }) = self.repo.family(family).await?
+            }) = read.take()
             else {
                 return Err(Error::FamilyUnavailable);
             };

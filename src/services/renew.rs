@@ -76,8 +76,11 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         if presented == Presented::Unknown {
             return reject(RejectReason::Unknown);
         }
-        let family = self.repo.family(record.family).await?.map(|f| f.record);
-        let subject = self.repo.subject(&record.subject).await?.map(|s| s.record);
+        let (family, subject) = self
+            .repo
+            .family_and_subject(record.family, &record.subject)
+            .await?;
+        let (family, subject) = (family.map(|f| f.record), subject.map(|s| s.record));
         let now = self.clock.now();
         let decision = decide(
             &record,
@@ -354,8 +357,11 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         if presented == Presented::Unknown {
             return reject(RejectReason::Unknown);
         }
-        let family = self.repo.family(record.family).await?.map(|f| f.record);
-        let subject = self.repo.subject(&record.subject).await?.map(|s| s.record);
+        let (family, subject) = self
+            .repo
+            .family_and_subject(record.family, &record.subject)
+            .await?;
+        let (family, subject) = (family.map(|f| f.record), subject.map(|s| s.record));
         let now = self.clock.now();
         let decision = logout::decide(
             &record,

@@ -17,8 +17,9 @@ const LOGOUT: RevocationReason = RevocationReason::Logout;
 impl<S: Store, H: ClaimsHook> Authority<S, H> {
     /// Whether `session_id` names a live session now: it exists, has not expired (idle or
     /// absolute) and is not revoked by itself, its family or its subject. One read of the session,
-    /// then its family's and subject's only while it still looks live; never a write. For routes
-    /// that must see a revocation before the access token expires.
+    /// then, only while it still looks live, one batched read of its family and subject
+    /// ([`Store::get_many`]): at most two store calls, never a write. For routes that must see a
+    /// revocation before the access token expires.
     ///
     /// # Errors
     /// [`crate::Error::Store`] or [`crate::Error::CorruptRecord`].
@@ -29,16 +30,17 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         }
     }
 
-    /// Whether `record` is live at `now`, reading its family and subject only as needed.
+    /// Whether `record` is live at `now`, reading its family and subject (in one batched
+    /// read) only when the record alone does not settle it.
     async fn is_live(&self, record: &SessionRecord, now: Timestamp) -> Result<bool> {
         if record.revoked.is_some() || record.is_expired(now) {
             return Ok(false);
         }
-        let family = self.repo.family(record.family).await?.map(|f| f.record);
-        if family.as_ref().is_some_and(|f| f.revoked.is_some()) {
-            return Ok(false);
-        }
-        let subject = self.repo.subject(&record.subject).await?.map(|s| s.record);
+        let (family, subject) = self
+            .repo
+            .family_and_subject(record.family, &record.subject)
+            .await?;
+        let (family, subject) = (family.map(|f| f.record), subject.map(|s| s.record));
         Ok(!is_revoked(record, family.as_ref(), subject.as_ref()))
     }
 

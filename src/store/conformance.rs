@@ -426,9 +426,12 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
             check(keys == vec![key], || format!("listed {keys:?}"))
         }
         "longest_keys" => {
-            let len = s.max_key_len().map_or(crate::repository::MAX_KEY_LEN, |n| {
-                n.min(crate::repository::MAX_KEY_LEN)
-            });
+            let len = s
+                .guarantees()
+                .max_key_len
+                .map_or(crate::repository::MAX_KEY_LEN, |n| {
+                    n.min(crate::repository::MAX_KEY_LEN)
+                });
             let stem = format!("{p}u/");
             let pad = len
                 .checked_sub(stem.len())

@@ -137,6 +137,11 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    /// Linearizable (one lock per operation), no key or value limit.
+    fn guarantees(&self) -> super::StoreGuarantees {
+        super::StoreGuarantees::linearizable()
+    }
+
     fn get(
         &self,
         key: &str,

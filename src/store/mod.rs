@@ -61,6 +61,67 @@ pub struct ListPage {
     pub cursor: Option<String>,
 }
 
+/// What a backend guarantees, reported by [`Store::guarantees`] so the authority can check its
+/// configuration against it (see `AuthorityBuilder::build`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreGuarantees {
+    /// Every operation is linearizable per key, as the [`Store`] contract requires. `false` for
+    /// a best-effort backend (Workers KV: no compare-and-set, eventual reads), where the
+    /// simulation's invariants can break; the authority still runs on it.
+    pub linearizable: bool,
+    /// The longest key in bytes the backend accepts (Workers KV: 512), or `None` for no limit
+    /// under [`MAX_KEY_LEN`](crate::repository::MAX_KEY_LEN): see [`Store::max_key_len`].
+    pub max_key_len: Option<usize>,
+    /// The largest value in bytes the backend accepts, or `None` for no limit below the 64 KiB
+    /// the contract asks for ([`MIN_VALUE_LIMIT`]).
+    pub max_value_len: Option<usize>,
+}
+
+/// The smallest value limit the contract allows a store ([`StoreGuarantees::max_value_len`]):
+/// 64 KiB, above the largest record the repository writes under any settings (a session with
+/// the largest subject, client metadata and claims allowed, and every retired hash), which
+/// `AuthorityBuilder::build` relies on to refuse a store below it.
+pub const MIN_VALUE_LIMIT: usize = 64 * 1024;
+
+impl StoreGuarantees {
+    /// A linearizable store with no key or value limit.
+    pub const fn linearizable() -> Self {
+        Self {
+            linearizable: true,
+            max_key_len: None,
+            max_value_len: None,
+        }
+    }
+
+    /// A best-effort store (not linearizable) with no key or value limit.
+    pub const fn best_effort() -> Self {
+        Self {
+            linearizable: false,
+            max_key_len: None,
+            max_value_len: None,
+        }
+    }
+
+    /// The same guarantees with a key limit (`None`: no limit).
+    pub const fn with_max_key_len(mut self, max_key_len: Option<usize>) -> Self {
+        self.max_key_len = max_key_len;
+        self
+    }
+
+    /// The same guarantees with a value limit (`None`: no limit).
+    pub const fn with_max_value_len(mut self, max_value_len: Option<usize>) -> Self {
+        self.max_value_len = max_value_len;
+        self
+    }
+}
+
+impl Default for StoreGuarantees {
+    fn default() -> Self {
+        Self::linearizable()
+    }
+}
+
 /// A key-value store with per-key linearizable compare-and-set.
 ///
 /// Futures are `Send` natively (multi-threaded servers) and unconstrained on wasm (JS promises).
@@ -234,6 +295,16 @@ pub trait Store: MaybeSendSync {
     fn max_key_len(&self) -> Option<usize> {
         None
     }
+
+    /// What this backend guarantees: linearizability and its key and value limits. The default
+    /// is linearizable, with [`Store::max_key_len`] as the key limit and no value limit; a
+    /// backend that promises less (or limits values) overrides it. The repository takes its key
+    /// limit from here, so a backend may override either method.
+    ///
+    /// Like the key limit, constant for the life of the stored data.
+    fn guarantees(&self) -> StoreGuarantees {
+        StoreGuarantees::linearizable().with_max_key_len(self.max_key_len())
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -276,5 +347,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn max_key_len(&self) -> Option<usize> {
         (**self).max_key_len()
+    }
+
+    fn guarantees(&self) -> StoreGuarantees {
+        (**self).guarantees()
     }
 }

@@ -57,6 +57,10 @@ pub struct TestStore {
     pub key_limit: Option<usize>,
     /// Whether [`Store::max_key_len`] reports `key_limit`.
     pub advertise_key_limit: bool,
+    /// Every call, in order, by name (`get`, `get_many`, `put`, `delete`, `list`): one store call
+    /// is one round trip on a network store. `get_many` is one call, as a batching backend
+    /// answers it.
+    pub calls: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl TestStore {
@@ -80,11 +84,20 @@ impl TestStore {
         }
     }
 
-    async fn enter(&self, key: &str) -> Result<(), StoreError> {
+    /// The calls made since the last take, in order.
+    pub fn take_calls(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    async fn enter(&self, call: &'static str, key: &str) -> Result<(), StoreError> {
         if self.yielding.load(Ordering::SeqCst) {
             yield_now().await;
         }
         self.ops.fetch_add(1, Ordering::SeqCst);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::unavailable("test store is down"));
         }
@@ -97,8 +110,14 @@ impl TestStore {
 
 impl Store for TestStore {
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
-        self.enter(key).await?;
+        self.enter("get", key).await?;
         self.inner.get(key).await
+    }
+
+    async fn get_many(&self, keys: &[&str]) -> Result<Vec<Option<Entry>>, StoreError> {
+        let longest = keys.iter().copied().max_by_key(|k| k.len()).unwrap_or("");
+        self.enter("get_many", longest).await?;
+        self.inner.get_many(keys).await
     }
 
     async fn put(
@@ -108,7 +127,7 @@ impl Store for TestStore {
         expect: Expect,
         expires: Option<Timestamp>,
     ) -> Result<PutOutcome, StoreError> {
-        self.enter(key).await?;
+        self.enter("put", key).await?;
         if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
             return Err(StoreError::unavailable("injected failure before write"));
         }
@@ -123,7 +142,7 @@ impl Store for TestStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.enter(key).await?;
+        self.enter("delete", key).await?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key).await
     }
@@ -134,12 +153,102 @@ impl Store for TestStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<ListPage, StoreError> {
-        self.enter(prefix).await?;
+        self.enter("list", prefix).await?;
         self.inner.list(prefix, cursor, limit).await
     }
 
     fn max_key_len(&self) -> Option<usize> {
         self.key_limit.filter(|_| self.advertise_key_limit)
+    }
+}
+
+/// Polls `futures` in an order drawn from `seed` until all complete; returns outputs in input
+/// order. Each poll picks, by the seed, one of the futures that are ready (woken since their
+/// last poll), so the same interleaving on futures that only wait on [`YieldOnce`] as
+/// [`run_interleaved`], and on real I/O (an engine's driver) whatever order the wake-ups allow.
+pub fn interleave<'a, T>(
+    seed: u64,
+    futures: Vec<Pin<Box<dyn Future<Output = T> + 'a>>>,
+) -> impl Future<Output = Vec<T>> + 'a
+where
+    T: 'a,
+{
+    let wakes: Vec<Arc<SlotWake>> = futures
+        .iter()
+        .map(|_| {
+            Arc::new(SlotWake {
+                woken: AtomicBool::new(true),
+                outer: std::sync::Mutex::new(None),
+            })
+        })
+        .collect();
+    Interleave {
+        rng: SeededRandom::new(seed),
+        out: futures.iter().map(|_| None).collect(),
+        slots: futures.into_iter().map(Some).collect(),
+        wakes,
+    }
+}
+
+struct SlotWake {
+    woken: AtomicBool,
+    outer: std::sync::Mutex<Option<Waker>>,
+}
+
+impl std::task::Wake for SlotWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        if let Some(w) = self.outer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            w.wake();
+        }
+    }
+}
+
+struct Interleave<'a, T> {
+    rng: SeededRandom,
+    slots: Vec<Option<Pin<Box<dyn Future<Output = T> + 'a>>>>,
+    out: Vec<Option<T>>,
+    wakes: Vec<Arc<SlotWake>>,
+}
+
+impl<T> Unpin for Interleave<'_, T> {}
+
+impl<T> Future for Interleave<'_, T> {
+    type Output = Vec<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = self.get_mut();
+        for w in &this.wakes {
+            *w.outer.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
+        }
+        loop {
+            if this.slots.iter().all(Option::is_none) {
+                let out = std::mem::take(&mut this.out);
+                return Poll::Ready(
+                    out.into_iter()
+                        .map(|v| v.expect("every future completed"))
+                        .collect(),
+                );
+            }
+            let ready: Vec<usize> = (0..this.slots.len())
+                .filter(|i| this.slots[*i].is_some() && this.wakes[*i].woken.load(Ordering::SeqCst))
+                .collect();
+            if ready.is_empty() {
+                return Poll::Pending;
+            }
+            let pick = ready[(this.rng.next_u64() % ready.len() as u64) as usize];
+            this.wakes[pick].woken.store(false, Ordering::SeqCst);
+            let waker = Waker::from(this.wakes[pick].clone());
+            let mut slot_cx = Context::from_waker(&waker);
+            if let Some(fut) = this.slots[pick].as_mut() {
+                if let Poll::Ready(v) = fut.as_mut().poll(&mut slot_cx) {
+                    this.out[pick] = Some(v);
+                    this.slots[pick] = None;
+                }
+            }
+        }
     }
 }
 

@@ -237,6 +237,14 @@ impl<C> Store for RedisStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
+    /// Linearizable per key on one primary: every write is one Lua script, which Redis runs
+    /// atomically. No key or value limit below the contract's (Redis takes 512 MB). Durable
+    /// only as far as the server's persistence settings, and on a failover an acknowledged
+    /// write that had not reached the replica is lost (replication is asynchronous).
+    fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
+        webgates_sessions::store::StoreGuarantees::linearizable()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
         let mut conn = self.conn.clone();
         let row: (Option<Vec<u8>>, Option<String>) = redis::cmd("HMGET")

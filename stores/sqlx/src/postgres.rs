@@ -139,6 +139,11 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    /// Linearizable (conditional `UPDATE`/`INSERT` checked by row count on one primary; keys are `TEXT` and values `BYTEA` (up to 1 GB), far above the contract), no key or value limit.
+    fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
+        webgates_sessions::store::StoreGuarantees::linearizable()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
         let t = &self.table;
         let row: Option<(Vec<u8>, String)> =

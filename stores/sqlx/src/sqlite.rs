@@ -139,6 +139,11 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    /// Linearizable (one writer at a time on one file; keys are `TEXT` and values `BLOB` up to SQLite's default 1 GB length limit), no key or value limit.
+    fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
+        webgates_sessions::store::StoreGuarantees::linearizable()
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
         let t = &self.table;
         let row: Option<(Vec<u8>, String)> =
