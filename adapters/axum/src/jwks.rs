@@ -99,16 +99,24 @@ impl RemoteJwks {
     ///
     /// # Errors
     /// [`Error::Token`] for a refused token (`token_unknown_kid` when the `kid` is still
-    /// unknown after any fetch the cooldown allowed); [`Error::Jwks`]: `jwks_unavailable`
-    /// before any document, `jwks_stale` once the last good one is past its stale bound.
+    /// unknown after any fetch the cooldown allowed); [`Error::Jwks`]: before any document the
+    /// last fetch failure (`jwks_timeout`, `jwks_too_large`, `jwks_fetch_failed`, ...) or
+    /// `jwks_unavailable`, and `jwks_stale` once the last good one is past its stale bound.
     pub async fn verify(&self, token: &str) -> Result<VerifiedAccessToken, Error> {
         if self.due() {
-            self.refresh().await;
+            let _ = self.refresh().await;
         }
-        match self.check(token) {
+        let result = match self.check(token) {
             Err(e) if retry_helps(&e) && (self.due() || self.fetching()) => {
-                self.refresh().await;
+                let _ = self.refresh().await;
                 self.check(token)
+            }
+            result => result,
+        };
+        // With no document at all, why the fetches failed says more than "unavailable".
+        match result {
+            Err(Error::Jwks(JwksErrorKind::Unavailable)) => {
+                Err(Error::Jwks(self.read().last_failure().unwrap_or(JwksErrorKind::Unavailable)))
             }
             result => result,
         }
