@@ -193,7 +193,10 @@ impl HttpConfig {
             return config("cookie.name", "__Host- requires cookie.host (Path=/)");
         }
         if prefixed && self.cookie.insecure {
-            return config("cookie.name", "prefixed cookies require Secure: not insecure");
+            return config(
+                "cookie.name",
+                "prefixed cookies require Secure: not insecure",
+            );
         }
         Ok(())
     }

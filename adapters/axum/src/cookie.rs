@@ -41,7 +41,11 @@ impl RefreshCookie {
         Self {
             name: name_of(config),
             // H2.2: `__Host-` requires `Path=/`; otherwise the cookie is scoped to the base.
-            path: if config.host { "/".to_owned() } else { base.to_owned() },
+            path: if config.host {
+                "/".to_owned()
+            } else {
+                base.to_owned()
+            },
             secure: !config.insecure,
             same_site: match config.same_site {
                 SameSite::Strict => cookie::SameSite::Strict,
@@ -52,7 +56,12 @@ impl RefreshCookie {
 
     /// H2.1: the rotated cookie, living for the whole seconds left of the session's absolute
     /// lifetime at `now` (rotation never extends it).
-    pub(crate) fn set(&self, token: &str, absolute_expires_at: Timestamp, now: Timestamp) -> HeaderValue {
+    pub(crate) fn set(
+        &self,
+        token: &str,
+        absolute_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> HeaderValue {
         let left = absolute_expires_at.saturating_since(now).as_secs();
         self.header(token, i64::try_from(left).unwrap_or(i64::MAX))
     }

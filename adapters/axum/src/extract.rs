@@ -12,9 +12,14 @@ use webgates_sessions::{AppClaims, Timestamp, VerifiedAccessToken, Verifier};
 use crate::request::bearer;
 use crate::response::{HttpError, Rejection};
 
+/// Verifies with an authority's current keys (so it follows the authority's own rotation).
+type CurrentKeys =
+    Arc<dyn Fn(&str) -> webgates_sessions::Result<VerifiedAccessToken> + Send + Sync>;
+
 #[derive(Clone)]
 enum Source {
     Local(Arc<Verifier>),
+    Authority(CurrentKeys),
     #[cfg(feature = "remote-jwks")]
     Remote(crate::jwks::RemoteJwks),
 }
@@ -50,14 +55,19 @@ pub struct AccessVerifier {
 
 impl std::fmt::Debug for AccessVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessVerifier").field("realm", &self.realm).finish_non_exhaustive()
+        f.debug_struct("AccessVerifier")
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
     }
 }
 
 impl From<Verifier> for AccessVerifier {
     fn from(verifier: Verifier) -> Self {
         let realm = Arc::from(verifier.config().issuer.as_str());
-        Self { source: Source::Local(Arc::new(verifier)), realm }
+        Self {
+            source: Source::Local(Arc::new(verifier)),
+            realm,
+        }
     }
 }
 
@@ -65,11 +75,27 @@ impl From<Verifier> for AccessVerifier {
 impl From<crate::jwks::RemoteJwks> for AccessVerifier {
     fn from(remote: crate::jwks::RemoteJwks) -> Self {
         let realm = Arc::from(remote.issuer());
-        Self { source: Source::Remote(remote), realm }
+        Self {
+            source: Source::Remote(remote),
+            realm,
+        }
     }
 }
 
 impl AccessVerifier {
+    /// Verifies with `authority`'s current keys (after each of its rotations), as the
+    /// authority's own routes do; the realm is its issuer. An [`crate::AuthLayer`]'s router
+    /// state yields one of these ([`FromRef`]), so `Claims` works on routes with that state.
+    pub fn from_authority<S: webgates_sessions::Store + 'static>(
+        authority: Arc<webgates_sessions::Authority<S>>,
+    ) -> Self {
+        let realm = Arc::from(authority.config().issuer.as_str());
+        Self {
+            source: Source::Authority(Arc::new(move |t: &str| authority.verify(t))),
+            realm,
+        }
+    }
+
     /// Names the `WWW-Authenticate` realm (default: the verifier's issuer, H8).
     #[must_use]
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
@@ -90,13 +116,17 @@ impl AccessVerifier {
     pub async fn verify(&self, token: &str) -> webgates_sessions::Result<VerifiedAccessToken> {
         match &self.source {
             Source::Local(v) => v.verify(token),
+            Source::Authority(verify) => verify(token),
             #[cfg(feature = "remote-jwks")]
             Source::Remote(r) => r.verify(token).await,
         }
     }
 
     /// H5.1: the bearer of `parts`, verified.
-    pub(crate) async fn bearer_of(&self, headers: &axum::http::HeaderMap) -> Result<VerifiedAccessToken, HttpError> {
+    pub(crate) async fn bearer_of(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<VerifiedAccessToken, HttpError> {
         let token = bearer(headers)?.ok_or(HttpError::MissingToken)?;
         Ok(self.verify(token).await?)
     }
@@ -156,7 +186,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let verifier = AccessVerifier::from_ref(state);
-        let reject = |error| Rejection { error, realm: verifier.realm.clone() };
+        let reject = |error| Rejection {
+            error,
+            realm: verifier.realm.clone(),
+        };
         let token = verifier.bearer_of(&parts.headers).await.map_err(reject)?;
         let app = serde_json::from_value(serde_json::Value::Object(token.claims.clone()))
             .map_err(|_| reject(HttpError::Library(TokenErrorKind::InvalidClaims.into())))?;

@@ -45,7 +45,9 @@ struct Inner {
 
 impl std::fmt::Debug for RemoteJwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteJwks").field("issuer", &self.inner.issuer).finish_non_exhaustive()
+        f.debug_struct("RemoteJwks")
+            .field("issuer", &self.inner.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +72,10 @@ impl RemoteJwks {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::limited(3))
             .build()
-            .map_err(|_| Error::Config { field: "client", reason: "the HTTPS client could not be built" })?;
+            .map_err(|_| Error::Config {
+                field: "client",
+                reason: "the HTTPS client could not be built",
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 cache: RwLock::new(cache),
@@ -115,9 +120,11 @@ impl RemoteJwks {
         };
         // With no document at all, why the fetches failed says more than "unavailable".
         match result {
-            Err(Error::Jwks(JwksErrorKind::Unavailable)) => {
-                Err(Error::Jwks(self.read().last_failure().unwrap_or(JwksErrorKind::Unavailable)))
-            }
+            Err(Error::Jwks(JwksErrorKind::Unavailable)) => Err(Error::Jwks(
+                self.read()
+                    .last_failure()
+                    .unwrap_or(JwksErrorKind::Unavailable),
+            )),
             result => result,
         }
     }
@@ -141,9 +148,13 @@ impl RemoteJwks {
                 let Some(inner) = weak.upgrade() else { return };
                 let this = RemoteJwks { inner };
                 let _ = this.refresh().await;
-                let wait = this.read().poll_timeout().map_or(Duration::from_secs(30), |at| {
-                    at.saturating_since(this.now()).max(Duration::from_millis(100))
-                });
+                let wait = this
+                    .read()
+                    .poll_timeout()
+                    .map_or(Duration::from_secs(30), |at| {
+                        at.saturating_since(this.now())
+                            .max(Duration::from_millis(100))
+                    });
                 drop(this);
                 tokio::time::sleep(wait.min(Duration::from_secs(60))).await;
             }
@@ -155,11 +166,17 @@ impl RemoteJwks {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, JwksCache> {
-        self.inner.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, JwksCache> {
-        self.inner.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn check(&self, token: &str) -> Result<VerifiedAccessToken, Error> {
@@ -168,7 +185,9 @@ impl RemoteJwks {
 
     /// Whether the cache wants a fetch now (its next poll time has come).
     fn due(&self) -> bool {
-        self.read().poll_timeout().is_some_and(|at| at <= self.now())
+        self.read()
+            .poll_timeout()
+            .is_some_and(|at| at <= self.now())
     }
 
     fn fetching(&self) -> bool {
@@ -201,7 +220,11 @@ impl RemoteJwks {
             return Err(FetchFailure::TooLarge);
         }
         let header = |name| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
         };
         let (cache_control, expires, etag) = (header(CACHE_CONTROL), header(EXPIRES), header(ETAG));
         let status = response.status().as_u16();

@@ -17,8 +17,11 @@ use webgates_sessions::{
     SessionId, Store, Subject, Timestamp,
 };
 
+use axum::extract::{ConnectInfo, FromRef, Request, State};
+
 use crate::config::HttpConfig;
 use crate::cookie::{Presented, RefreshCookie};
+use crate::extract::AccessVerifier;
 use crate::request;
 use crate::response::{json_body, HttpError};
 
@@ -33,17 +36,55 @@ pub(crate) struct Inner<S> {
     pub(crate) cookie: RefreshCookie,
     pub(crate) realm: Arc<str>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) verifier: AccessVerifier,
+}
+
+/// `Claims` on routes whose state is the layer: verified with the authority's current keys.
+impl<S: Store + 'static> FromRef<AuthLayer<S>> for AccessVerifier {
+    fn from_ref(layer: &AuthLayer<S>) -> Self {
+        layer.inner.verifier.clone()
+    }
 }
 
 impl<S> Clone for AuthLayer<S> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+        Self {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 impl<S> std::fmt::Debug for AuthLayer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthLayer").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("AuthLayer")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The body of [`AuthLayer::password_login`]. `Debug` redacts the password.
+#[derive(Clone, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Credentials {
+    /// Who claims to log in (the session's subject when the check passes).
+    pub username: String,
+    /// The password to check.
+    pub password: String,
+}
+
+impl Credentials {
+    /// `(username, password)`, e.g. to look up in a table of demo users.
+    pub fn as_pair(&self) -> (&str, &str) {
+        (&self.username, &self.password)
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
     }
 }
 
@@ -66,7 +107,10 @@ pub struct IssueOptions {
 impl IssueOptions {
     /// Options with the socket peer.
     pub fn from_peer(peer: SocketAddr) -> Self {
-        Self { peer: Some(peer), ..Self::default() }
+        Self {
+            peer: Some(peer),
+            ..Self::default()
+        }
     }
 
     /// With application claims.
@@ -77,17 +121,31 @@ impl IssueOptions {
     }
 }
 
-impl<S: Store> AuthLayer<S> {
+impl<S: Store + 'static> AuthLayer<S> {
     /// A layer over `authority` with `config`.
     ///
     /// # Errors
     /// [`Error::Config`] from [`HttpConfig::validate`].
     pub fn new(authority: Arc<Authority<S>>, config: HttpConfig) -> Result<Self, Error> {
         config.validate()?;
-        let realm = Arc::from(config.realm.clone().unwrap_or_else(|| authority.config().issuer.clone()));
+        let realm = Arc::from(
+            config
+                .realm
+                .clone()
+                .unwrap_or_else(|| authority.config().issuer.clone()),
+        );
         let cookie = RefreshCookie::new(&config.cookie, &config.base);
+        let verifier = AccessVerifier::from_authority(authority.clone()).with_realm(&*realm);
+        let clock = Arc::new(SystemClock);
         Ok(Self {
-            inner: Arc::new(Inner { authority, config, cookie, realm, clock: Arc::new(SystemClock) }),
+            inner: Arc::new(Inner {
+                authority,
+                config,
+                cookie,
+                realm,
+                clock,
+                verifier,
+            }),
         })
     }
 
@@ -101,8 +159,11 @@ impl<S: Store> AuthLayer<S> {
             cookie: self.inner.cookie.clone(),
             realm: self.inner.realm.clone(),
             clock,
+            verifier: self.inner.verifier.clone(),
         };
-        Self { inner: Arc::new(inner) }
+        Self {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The authority.
@@ -131,10 +192,53 @@ impl<S: Store> AuthLayer<S> {
     /// # Errors
     /// [`HttpError::ForbiddenOrigin`], [`HttpError::PayloadTooLarge`],
     /// [`HttpError::MalformedJson`].
-    pub async fn login_body<T: DeserializeOwned>(&self, headers: &HeaderMap, body: Body) -> Result<T, HttpError> {
+    pub async fn login_body<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<T, HttpError> {
         request::check_origin(headers, &self.inner.config.origins)?;
         let bytes = request::read_capped(headers, body, self.inner.config.body_limit).await?;
         request::parse_object(&bytes)
+    }
+
+    /// A complete `POST` login route: [`AuthLayer::login_body`] reads `{"username",
+    /// "password"}`, [`AuthLayer::throttle`] runs before the password is looked at, `check`
+    /// (the application's credential check) decides, and [`AuthLayer::issue`] answers for the
+    /// username as subject; a refused check is `401 http_invalid_credentials`. Mount it on a
+    /// router whose state is this layer; serve with `into_make_service_with_connect_info` so the
+    /// peer address is known (H7.2).
+    pub fn password_login<F, Fut>(&self, check: F) -> axum::routing::MethodRouter<AuthLayer<S>>
+    where
+        F: Fn(Credentials) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send,
+    {
+        let handler = move |State(auth): State<AuthLayer<S>>, request: Request| {
+            let check = check.clone();
+            async move {
+                let peer = request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0);
+                let (parts, body) = request.into_parts();
+                let result = async {
+                    let form: Credentials = auth.login_body(&parts.headers, body).await?;
+                    let subject = form.username.clone();
+                    auth.throttle(&parts.headers, peer, &subject).await?;
+                    if !check(form).await {
+                        return Err(HttpError::InvalidCredentials);
+                    }
+                    let opts = IssueOptions {
+                        peer,
+                        ..IssueOptions::default()
+                    };
+                    Ok(auth.issue(&parts.headers, &subject, opts).await)
+                }
+                .await;
+                auth.reply(result)
+            }
+        };
+        crate::routes::only(axum::routing::post(handler), "POST")
     }
 
     /// H7.1: the login throttle, called before the password is checked: one attempt for
@@ -143,7 +247,12 @@ impl<S: Store> AuthLayer<S> {
     ///
     /// # Errors
     /// [`HttpError::RateLimited`] with the longer wait of the two keys.
-    pub async fn throttle(&self, headers: &HeaderMap, peer: Option<SocketAddr>, subject: &str) -> Result<(), HttpError> {
+    pub async fn throttle(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<SocketAddr>,
+        subject: &str,
+    ) -> Result<(), HttpError> {
         let Some(limiter) = &self.inner.config.rate_limiter else {
             return Ok(());
         };
@@ -176,19 +285,31 @@ impl<S: Store> AuthLayer<S> {
         self.reply(self.issue_inner(headers, subject, opts).await)
     }
 
-    async fn issue_inner(&self, headers: &HeaderMap, subject: &str, opts: IssueOptions) -> Result<Response, HttpError> {
+    async fn issue_inner(
+        &self,
+        headers: &HeaderMap,
+        subject: &str,
+        opts: IssueOptions,
+    ) -> Result<Response, HttpError> {
         request::check_origin(headers, &self.inner.config.origins)?;
         let subject = Subject::new(subject)?;
         let user_agent = headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_LEN / 4).collect());
+            .map(|ua| {
+                ua.chars()
+                    .filter(|c| !c.is_control())
+                    .take(MAX_USER_AGENT_LEN / 4)
+                    .collect()
+            });
         let client = ClientInfo {
             user_agent,
             ip: self.client_ip(headers, opts.peer),
             device_id: opts.device_id,
         };
-        let mut request = IssueRequest::new(subject).with_claims(opts.claims).with_client(client);
+        let mut request = IssueRequest::new(subject)
+            .with_claims(opts.claims)
+            .with_client(client);
         request.refresh_idle_ttl = opts.refresh_idle_ttl;
         request.refresh_absolute_ttl = opts.refresh_absolute_ttl;
         let issued = self.inner.authority.issue(request).await?;
@@ -202,7 +323,14 @@ impl<S: Store> AuthLayer<S> {
     }
 
     /// H4.1: the token response with the rotated cookie.
-    fn tokens(&self, access: &str, refresh: &str, sid: SessionId, access_exp: Timestamp, absolute: Timestamp) -> Response {
+    fn tokens(
+        &self,
+        access: &str,
+        refresh: &str,
+        sid: SessionId,
+        access_exp: Timestamp,
+        absolute: Timestamp,
+    ) -> Response {
         let now = self.inner.clock.now();
         let body = serde_json::json!({
             "access_token": access,
@@ -213,7 +341,10 @@ impl<S: Store> AuthLayer<S> {
         });
         let mut response = (StatusCode::OK, json_body(&body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::SET_COOKIE, self.inner.cookie.set(refresh, absolute, now));
+        headers.insert(
+            header::SET_COOKIE,
+            self.inner.cookie.set(refresh, absolute, now),
+        );
         // H1.2: the login helper is mounted under B too.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
@@ -227,10 +358,10 @@ impl<S: Store> AuthLayer<S> {
             Err(error) => {
                 let clear = error.clears_cookie();
                 let mut response = error.into_response_in(&self.inner.realm);
-                let no_store = HeaderValue::from_static("no-store");
-                response.headers_mut().insert(header::CACHE_CONTROL, no_store);
                 if clear {
-                    response.headers_mut().insert(header::SET_COOKIE, self.inner.cookie.clear());
+                    response
+                        .headers_mut()
+                        .insert(header::SET_COOKIE, self.inner.cookie.clear());
                 }
                 response
             }
@@ -247,7 +378,9 @@ impl<S: Store> AuthLayer<S> {
                 r.access_expires_at,
                 r.absolute_expires_at,
             )),
-            Ok(RenewOutcome::LeaseHeld { retry_after }) => Err(HttpError::LeaseHeld { retry_after }),
+            Ok(RenewOutcome::LeaseHeld { retry_after }) => {
+                Err(HttpError::LeaseHeld { retry_after })
+            }
             Ok(RenewOutcome::ReplayDetected { .. }) => Err(HttpError::ReplayDetected),
             Ok(RenewOutcome::Rejected { reason }) => Err(HttpError::Rejected(reason)),
             Err(e) => Err(HttpError::Library(e)),
@@ -268,13 +401,19 @@ impl<S: Store> AuthLayer<S> {
     /// `204` with the cookie cleared (H2.3, H2.5).
     pub(crate) fn logged_out(&self) -> Response {
         let mut response = StatusCode::NO_CONTENT.into_response();
-        response.headers_mut().insert(header::SET_COOKIE, self.inner.cookie.clear());
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, self.inner.cookie.clear());
         response
     }
 
     /// The refresh cookie of a cookie-authenticated request after H3.2–H3.5: origin, capped
     /// (ignored) body, then exactly one cookie or none.
-    pub(crate) async fn presented(&self, headers: &HeaderMap, body: Body) -> Result<Option<String>, HttpError> {
+    pub(crate) async fn presented(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Option<String>, HttpError> {
         request::check_origin(headers, &self.inner.config.origins)?;
         // H3.4: no body is needed; one that is sent is capped and ignored.
         let _ = request::read_capped(headers, body, self.inner.config.body_limit).await?;
@@ -288,6 +427,7 @@ impl<S: Store> AuthLayer<S> {
     /// `Cache-Control` value of the JWKS document (H1.3).
     pub(crate) fn jwks_cache_control(&self) -> HeaderValue {
         let secs = self.inner.authority.jwks_max_age().as_secs();
-        HeaderValue::from_str(&format!("public, max-age={secs}")).unwrap_or(HeaderValue::from_static("no-cache"))
+        HeaderValue::from_str(&format!("public, max-age={secs}"))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
     }
 }

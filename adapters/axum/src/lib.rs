@@ -28,7 +28,7 @@
 //!     -> Result<Response, HttpError> {
 //!     let form: Login = auth.login_body(&headers, body).await?;
 //!     auth.throttle(&headers, None, &form.username).await?;
-//!     if form.password != "correct-horse" { return Err(HttpError::NotFound); }
+//!     if form.password != "correct-horse" { return Err(HttpError::InvalidCredentials); }
 //!     Ok(auth.issue(&headers, &form.username, IssueOptions::default()).await)
 //! }
 //!
@@ -56,12 +56,14 @@ mod response;
 mod routes;
 mod throttle;
 
-pub use config::{CookieConfig, HttpConfig, SameSite, COOKIE_STEM, DEFAULT_BASE, DEFAULT_BODY_LIMIT};
+pub use config::{
+    CookieConfig, HttpConfig, SameSite, COOKIE_STEM, DEFAULT_BASE, DEFAULT_BODY_LIMIT,
+};
 pub use extract::{AccessVerifier, Claims};
 #[cfg(feature = "remote-jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub use jwks::RemoteJwks;
-pub use layer::{AuthLayer, IssueOptions};
+pub use layer::{AuthLayer, Credentials, IssueOptions};
 pub use response::{HttpError, Rejection};
 pub use routes::MAX_PAGE_LIMIT;
 pub use throttle::{RateLimiter, TokenBucket, Verdict, DEFAULT_RATE_LIMIT, DEFAULT_RATE_PERIOD};

@@ -14,7 +14,10 @@ use crate::response::HttpError;
 /// `same-origin`.
 pub(crate) fn check_origin(headers: &HeaderMap, origins: &[String]) -> Result<(), HttpError> {
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let allowed = match (text(header::ORIGIN), text(HeaderName::from_static("sec-fetch-site"))) {
+    let allowed = match (
+        text(header::ORIGIN),
+        text(HeaderName::from_static("sec-fetch-site")),
+    ) {
         (Some(origin), _) => origins.iter().any(|o| o == origin),
         (None, Some(site)) => site == "same-origin",
         (None, None) => false,
@@ -28,7 +31,11 @@ pub(crate) fn check_origin(headers: &HeaderMap, origins: &[String]) -> Result<()
 
 /// H3.3: refuses a `Content-Length` over `limit` without reading, else reads through a byte cap
 /// that refuses as soon as the body passes it.
-pub(crate) async fn read_capped(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, HttpError> {
+pub(crate) async fn read_capped(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, HttpError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -59,14 +66,17 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, HttpError> {
     let Some(value) = values.next() else {
         return Ok(None);
     };
-    let malformed = || HttpError::Library(webgates_sessions::errors::TokenErrorKind::Malformed.into());
+    let malformed =
+        || HttpError::Library(webgates_sessions::errors::TokenErrorKind::Malformed.into());
     if values.next().is_some() {
         return Err(malformed());
     }
     let text = value.to_str().map_err(|_| malformed())?;
     match text.split_once(' ') {
         Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ') =>
+            if scheme.eq_ignore_ascii_case("bearer")
+                && !token.is_empty()
+                && !token.contains(' ') =>
         {
             Ok(Some(token))
         }
@@ -76,7 +86,11 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, HttpError> {
 
 /// H7.2: the client address from the trusted header (its last comma-separated hop), else the
 /// socket peer, else none; never from a header the deployment did not name.
-pub(crate) fn client_ip(headers: &HeaderMap, trusted: Option<&HeaderName>, peer: Option<SocketAddr>) -> Option<String> {
+pub(crate) fn client_ip(
+    headers: &HeaderMap,
+    trusted: Option<&HeaderName>,
+    peer: Option<SocketAddr>,
+) -> Option<String> {
     match trusted {
         Some(name) => headers
             .get_all(name)

@@ -28,12 +28,35 @@ impl<S: Store + 'static> AuthLayer<S> {
         let auth = Router::new()
             .route(&format!("{base}/refresh"), only(post(refresh::<S>), "POST"))
             .route(&format!("{base}/logout"), only(post(logout::<S>), "POST"))
-            .route(&format!("{base}/sessions"), only(get(list::<S>), "GET, HEAD"))
-            .route(&format!("{base}/sessions/{{id}}"), only(delete(revoke::<S>), "DELETE"))
+            .route(
+                &format!("{base}/sessions"),
+                only(get(list::<S>), "GET, HEAD"),
+            )
+            .route(
+                &format!("{base}/sessions/{{id}}"),
+                only(delete(revoke::<S>), "DELETE"),
+            )
             // H1.2: every `B/*` response.
             .layer(map_response(no_store));
         let jwks = Router::new().route("/.well-known/jwks.json", only(get(jwks::<S>), "GET, HEAD"));
         auth.merge(jwks).with_state(self.clone())
+    }
+
+    /// Serves [`AuthLayer::router`] merged with the application's own routes (whose state is
+    /// this layer: [`AuthLayer::password_login`], handlers taking `Claims` or
+    /// `State<AuthLayer<S>>`) on `listener`, with peer addresses for the throttle and
+    /// `client.ip` (H7.2).
+    ///
+    /// # Errors
+    /// The listener's I/O error.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        app: Router<AuthLayer<S>>,
+    ) -> std::io::Result<()> {
+        let router = self.router().merge(app.with_state(self));
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service).await
     }
 
     /// H5.1 and H5.4: the bearer, verified with the authority's current keys, whose session is
@@ -50,7 +73,10 @@ impl<S: Store + 'static> AuthLayer<S> {
 }
 
 /// H1.1: any other method → 405 with `Allow`.
-fn only<S: Clone + Send + Sync + 'static>(route: MethodRouter<S>, allow: &'static str) -> MethodRouter<S> {
+pub(crate) fn only<S: Clone + Send + Sync + 'static>(
+    route: MethodRouter<S>,
+    allow: &'static str,
+) -> MethodRouter<S> {
     route.fallback(move || async move { HttpError::MethodNotAllowed { allow }.into_response() })
 }
 
@@ -62,7 +88,11 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 /// `POST B/refresh`: H3.2–H3.5, H2.5, then `renew` (H4.1).
-async fn refresh<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: HeaderMap, body: Body) -> Response {
+async fn refresh<S: Store + 'static>(
+    State(layer): State<AuthLayer<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match layer.presented(&headers, body).await {
         Ok(Some(token)) => layer.renew_response(layer.inner.authority.renew(&token).await),
         Ok(None) => layer.reply(Err(HttpError::MissingCookie)),
@@ -71,7 +101,11 @@ async fn refresh<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers:
 }
 
 /// `POST B/logout`: H3.2–H3.5; no cookie → 204 (H2.5); else `logout` (H4.1).
-async fn logout<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: HeaderMap, body: Body) -> Response {
+async fn logout<S: Store + 'static>(
+    State(layer): State<AuthLayer<S>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     match layer.presented(&headers, body).await {
         Ok(Some(token)) => layer.logout_response(layer.inner.authority.logout(&token).await),
         Ok(None) => layer.logged_out(),
@@ -80,13 +114,26 @@ async fn logout<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: 
 }
 
 /// `GET B/sessions?limit=&cursor=` (H6.1), for a live bearer (H5.4).
-async fn list<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: HeaderMap, uri: Uri) -> Response {
+async fn list<S: Store + 'static>(
+    State(layer): State<AuthLayer<S>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let result = async {
         let bearer = layer.live_bearer(&headers).await?;
-        let bad = || HttpError::Library(webgates_sessions::Error::InvalidInput { field: "query", reason: "limit must be 1 to 100; cursor as returned" });
+        let bad = || {
+            HttpError::Library(webgates_sessions::Error::InvalidInput {
+                field: "query",
+                reason: "limit must be 1 to 100; cursor as returned",
+            })
+        };
         let query: Query<HashMap<String, String>> = Query::try_from_uri(&uri).map_err(|_| bad())?;
         let limit = match query.get("limit") {
-            Some(l) => l.parse::<usize>().ok().filter(|l| (1..=MAX_PAGE_LIMIT).contains(l)).ok_or_else(bad)?,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE_LIMIT).contains(l))
+                .ok_or_else(bad)?,
             None => MAX_PAGE_LIMIT,
         };
         let mut page = ListRequest::first(limit);
@@ -124,12 +171,21 @@ async fn list<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: He
 
 /// `DELETE B/sessions/{id}` (H6.2): 204 for one of the bearer's live sessions, else the same
 /// 404 whether unknown, revoked or another subject's.
-async fn revoke<S: Store + 'static>(State(layer): State<AuthLayer<S>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn revoke<S: Store + 'static>(
+    State(layer): State<AuthLayer<S>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let bearer = layer.live_bearer(&headers).await?;
         let session = SessionId::parse(&id).map_err(|_| HttpError::NotFound)?;
         let subject = Subject::new(bearer.subject.as_str())?;
-        if layer.inner.authority.revoke(RevokeTarget::SessionOf { session, subject }).await? {
+        if layer
+            .inner
+            .authority
+            .revoke(RevokeTarget::SessionOf { session, subject })
+            .await?
+        {
             Ok(StatusCode::NO_CONTENT.into_response())
         } else {
             Err(HttpError::NotFound)
@@ -150,6 +206,8 @@ async fn jwks<S: Store + 'static>(State(layer): State<AuthLayer<S>>) -> Response
     }
     let mut response = (StatusCode::OK, json_body(&serde_json::Value::Null)).into_response();
     *response.body_mut() = Body::from(authority.jwks().to_json());
-    response.headers_mut().insert(header::CACHE_CONTROL, layer.jwks_cache_control());
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, layer.jwks_cache_control());
     response
 }

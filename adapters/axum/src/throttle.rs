@@ -71,7 +71,10 @@ impl TokenBucket {
         let now = self.clock.now();
         let limit = f64::from(self.limit);
         let per_ms = limit / self.period.as_millis() as f64;
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if buckets.len() >= MAX_KEYS {
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.saturating_since(*at).as_millis() as f64 * per_ms < limit
@@ -84,7 +87,9 @@ impl TokenBucket {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_millis(((1.0 - *tokens) / per_ms).ceil() as u64))
+            Err(Duration::from_millis(
+                ((1.0 - *tokens) / per_ms).ceil() as u64
+            ))
         }
     }
 }

@@ -45,16 +45,24 @@ async fn counted(router: Router, count: Arc<AtomicU64>) -> String {
 async fn ring_authority(clock: Arc<ManualClock>) -> Arc<Authority<MemoryStore>> {
     let mut ring = KeyRingConfig::new(MasterSecret::new([9u8; 32]).unwrap());
     ring.rotation_interval = Duration::from_secs(30 * 60);
-    let authority = Authority::with_key_ring(AuthorityConfig::new(ISSUER, "api.example"), ring, MemoryStore::new())
-        .clock(clock)
-        .load()
-        .await
-        .unwrap();
+    let authority = Authority::with_key_ring(
+        AuthorityConfig::new(ISSUER, "api.example"),
+        ring,
+        MemoryStore::new(),
+    )
+    .clock(clock)
+    .load()
+    .await
+    .unwrap();
     Arc::new(authority)
 }
 
 async fn token(authority: &Authority<MemoryStore>) -> String {
-    authority.issue(IssueRequest::new(Subject::new("alice").unwrap())).await.unwrap().access_token
+    authority
+        .issue(IssueRequest::new(Subject::new("alice").unwrap()))
+        .await
+        .unwrap()
+        .access_token
 }
 
 #[tokio::test]
@@ -73,7 +81,10 @@ async fn verification_follows_a_rotating_authority_without_a_failed_verify() {
         let _ = authority.rotate_keys().await.unwrap();
         let current = token(&authority).await;
         for t in [&previous, &current] {
-            let verified = remote.verify(t).await.unwrap_or_else(|e| panic!("{}", e.code()));
+            let verified = remote
+                .verify(t)
+                .await
+                .unwrap_or_else(|e| panic!("{}", e.code()));
             kids.insert(verified.kid);
         }
         previous = current;
@@ -99,7 +110,11 @@ async fn a_thousand_unknown_kids_cost_at_most_one_fetch_per_cooldown() {
     let authority = ring_authority(clock.clone()).await;
     let layer = AuthLayer::new(authority.clone(), HttpConfig::new("https://app.example")).unwrap();
     let count = Arc::new(AtomicU64::new(0));
-    let remote = RemoteJwks::with_clock(config(counted(layer.router(), count.clone()).await), clock.clone()).unwrap();
+    let remote = RemoteJwks::with_clock(
+        config(counted(layer.router(), count.clone()).await),
+        clock.clone(),
+    )
+    .unwrap();
     let good = token(&authority).await;
     remote.verify(&good).await.unwrap();
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -111,12 +126,18 @@ async fn a_thousand_unknown_kids_cost_at_most_one_fetch_per_cooldown() {
         clock.advance(Duration::from_secs(30));
         let tasks: Vec<_> = (0..1000)
             .map(|i| {
-                let (remote, t) = (remote.clone(), with_kid(&good, &format!("rnd-{window}-{i}")));
+                let (remote, t) = (
+                    remote.clone(),
+                    with_kid(&good, &format!("rnd-{window}-{i}")),
+                );
                 tokio::spawn(async move { remote.verify(&t).await })
             })
             .collect();
         for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap_err(), Error::Token(TokenErrorKind::UnknownKid));
+            assert_eq!(
+                task.await.unwrap().unwrap_err(),
+                Error::Token(TokenErrorKind::UnknownKid)
+            );
         }
         // The first unknown kid after a cooldown fetches once; the other 999 share it or wait.
         assert_eq!(count.load(Ordering::SeqCst), 1 + window);
@@ -125,7 +146,14 @@ async fn a_thousand_unknown_kids_cost_at_most_one_fetch_per_cooldown() {
 }
 
 /// A JWKS server answering with `respond`, its request count, and a switch that stops it.
-async fn jwks_server<F, R>(respond: F) -> (String, Arc<AtomicU64>, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)
+async fn jwks_server<F, R>(
+    respond: F,
+) -> (
+    String,
+    Arc<AtomicU64>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)
 where
     F: Fn() -> R + Clone + Send + Sync + 'static,
     R: std::future::Future<Output = Response> + Send + 'static,
@@ -150,7 +178,12 @@ where
             .await
             .unwrap();
     });
-    (format!("http://{addr}/.well-known/jwks.json"), count, stop, handle)
+    (
+        format!("http://{addr}/.well-known/jwks.json"),
+        count,
+        stop,
+        handle,
+    )
 }
 
 #[tokio::test]
@@ -174,7 +207,11 @@ async fn a_server_down_keeps_the_last_good_keys_until_the_stale_bound() {
         clock.advance(Duration::from_secs(65));
         remote.verify(&token(&authority).await).await.unwrap();
     }
-    assert!(remote.fetches() >= 10, "it kept retrying: {}", remote.fetches());
+    assert!(
+        remote.fetches() >= 10,
+        "it kept retrying: {}",
+        remote.fetches()
+    );
     clock.advance(Duration::from_secs(15));
     let late = remote.verify(&token(&authority).await).await.unwrap_err();
     assert_eq!(late.code(), "jwks_stale");
@@ -205,7 +242,10 @@ struct Huge {
 
 impl futures_util::Stream for Huge {
     type Item = Result<Vec<u8>, std::io::Error>;
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         if self.left == 0 {
             self.finished.store(true, Ordering::SeqCst);
             return std::task::Poll::Ready(None);
@@ -222,7 +262,11 @@ async fn a_ten_mib_document_is_refused_without_reading_it_whole() {
     let finished = Arc::new(AtomicBool::new(false));
     let (s, f) = (sent.clone(), finished.clone());
     let (url, _count, _stop, _server) = jwks_server(move || {
-        let body = Huge { left: 160, sent: s.clone(), finished: f.clone() };
+        let body = Huge {
+            left: 160,
+            sent: s.clone(),
+            finished: f.clone(),
+        };
         async move { Body::from_stream(body).into_response() }
     })
     .await;
@@ -231,6 +275,10 @@ async fn a_ten_mib_document_is_refused_without_reading_it_whole() {
     assert_eq!(err.code(), "jwks_too_large");
     // The client hung up after 64 KiB + 1 byte: the server's body stream never ran to its end.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!finished.load(Ordering::SeqCst), "streamed all {} bytes", sent.load(Ordering::SeqCst));
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "streamed all {} bytes",
+        sent.load(Ordering::SeqCst)
+    );
     assert!(sent.load(Ordering::SeqCst) < 10 * 1024 * 1024);
 }

@@ -52,10 +52,19 @@ impl Server {
 
     async fn with<S: Store + 'static>(store: S, config: HttpConfig) -> Self {
         let (url, _) = start(store, config).await;
-        Self { url, http: Client::new() }
+        Self {
+            url,
+            http: Client::new(),
+        }
     }
 
-    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.url));
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -68,27 +77,50 @@ impl Server {
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     async fn login(&self, user: &str, password: &str) -> Reply {
         let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
-        self.send(Method::POST, "/auth/login", &[("origin", ORIGIN)], Some(&body)).await
+        self.send(
+            Method::POST,
+            "/auth/login",
+            &[("origin", ORIGIN)],
+            Some(&body),
+        )
+        .await
     }
 
     async fn refresh(&self, cookie: &str) -> Reply {
         let cookie = format!("{COOKIE}={cookie}");
-        self.send(Method::POST, "/auth/refresh", &[("origin", ORIGIN), ("cookie", &cookie)], None).await
+        self.send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", ORIGIN), ("cookie", &cookie)],
+            None,
+        )
+        .await
     }
 
     async fn logout(&self, cookie: &str) -> Reply {
         let cookie = format!("{COOKIE}={cookie}");
-        self.send(Method::POST, "/auth/logout", &[("origin", ORIGIN), ("cookie", &cookie)], None).await
+        self.send(
+            Method::POST,
+            "/auth/logout",
+            &[("origin", ORIGIN), ("cookie", &cookie)],
+            None,
+        )
+        .await
     }
 
     async fn bearer(&self, method: Method, path: &str, token: &str) -> Reply {
         let auth = format!("Bearer {token}");
-        self.send(method, path, &[("authorization", &auth)], None).await
+        self.send(method, path, &[("authorization", &auth)], None)
+            .await
     }
 }
 
@@ -108,7 +140,8 @@ macro_rules! route_tests {
         bearer_failures_carry_www_authenticate(Server::new($make).await).await;
         sessions_are_listed_newest_first_with_current(Server::new($make).await).await;
         delete_is_owner_checked(Server::new($make).await).await;
-        logout_revokes_and_the_access_token_loses_the_sessions_routes(Server::new($make).await).await;
+        logout_revokes_and_the_access_token_loses_the_sessions_routes(Server::new($make).await)
+            .await;
         logout_with_a_forged_secret_revokes_nothing(Server::new($make).await).await;
         jwks_is_public_and_cacheable(Server::new($make).await).await;
     };
@@ -135,7 +168,11 @@ async fn every_rule_holds_on_a_sqlite_file() {
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(10));
-        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
         let store = webgates_sessions_sqlx::SqliteStore::new(pool);
         store.migrate().await.unwrap();
         store
@@ -156,12 +193,25 @@ async fn login_answers_with_tokens_and_a_strict_refresh_cookie(s: Server) {
     let set = r.header("set-cookie").unwrap();
     assert!(set.starts_with("__Secure-wg_refresh=wgrt1."), "{set}");
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"] {
-        assert!(set.split("; ").any(|a| a == attribute), "{attribute} in {set}");
+        assert!(
+            set.split("; ").any(|a| a == attribute),
+            "{attribute} in {set}"
+        );
     }
-    let max_age: u64 = set.split("; ").find_map(|a| a.strip_prefix("Max-Age=")).unwrap().parse().unwrap();
-    assert!((30 * 24 * 3600 - 2..=30 * 24 * 3600).contains(&max_age), "{max_age}");
+    let max_age: u64 = set
+        .split("; ")
+        .find_map(|a| a.strip_prefix("Max-Age="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (30 * 24 * 3600 - 2..=30 * 24 * 3600).contains(&max_age),
+        "{max_age}"
+    );
     let wrong = s.login("alice", "wrong").await;
-    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.code(), "http_invalid_credentials");
+    assert_eq!(wrong.header("cache-control"), Some("no-store"));
     assert!(wrong.header("set-cookie").is_none());
 }
 
@@ -182,8 +232,14 @@ async fn cookie_routes_refuse_foreign_origins(s: Server) {
     let cookie = format!("{COOKIE}={}", login.cookie());
     for headers in [
         vec![("cookie", cookie.as_str())],
-        vec![("cookie", cookie.as_str()), ("origin", "https://evil.example")],
-        vec![("cookie", cookie.as_str()), ("origin", "https://sub.app.example")],
+        vec![
+            ("cookie", cookie.as_str()),
+            ("origin", "https://evil.example"),
+        ],
+        vec![
+            ("cookie", cookie.as_str()),
+            ("origin", "https://sub.app.example"),
+        ],
         vec![("cookie", cookie.as_str()), ("sec-fetch-site", "same-site")],
     ] {
         for path in ["/auth/refresh", "/auth/logout"] {
@@ -193,11 +249,23 @@ async fn cookie_routes_refuse_foreign_origins(s: Server) {
         }
     }
     let evil = s
-        .send(Method::POST, "/auth/login", &[("origin", "https://evil.example")], Some(r#"{"username":"alice","password":"correct-horse"}"#))
+        .send(
+            Method::POST,
+            "/auth/login",
+            &[("origin", "https://evil.example")],
+            Some(r#"{"username":"alice","password":"correct-horse"}"#),
+        )
         .await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
     // Nothing was touched: the cookie still renews, also through Sec-Fetch-Site.
-    let r = s.send(Method::POST, "/auth/refresh", &[("cookie", &cookie), ("sec-fetch-site", "same-origin")], None).await;
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("cookie", &cookie), ("sec-fetch-site", "same-origin")],
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -210,7 +278,9 @@ async fn other_methods_are_405_with_allow(s: Server) {
         (Method::GET, "/auth/sessions/abc", "DELETE"),
         (Method::POST, "/.well-known/jwks.json", "GET, HEAD"),
     ] {
-        let r = s.send(method.clone(), path, &[("origin", ORIGIN)], None).await;
+        let r = s
+            .send(method.clone(), path, &[("origin", ORIGIN)], None)
+            .await;
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(r.header("allow"), Some(allow));
         assert_eq!(r.code(), "http_method_not_allowed");
@@ -221,7 +291,9 @@ async fn other_methods_are_405_with_allow(s: Server) {
 async fn bodies_over_the_limit_are_413(s: Server) {
     let big = "x".repeat(4097);
     for path in ["/auth/login", "/auth/refresh", "/auth/logout"] {
-        let r = s.send(Method::POST, path, &[("origin", ORIGIN)], Some(&big)).await;
+        let r = s
+            .send(Method::POST, path, &[("origin", ORIGIN)], Some(&big))
+            .await;
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(r.code(), "http_payload_too_large");
     }
@@ -245,14 +317,28 @@ async fn bodies_over_the_limit_are_413(s: Server) {
 /// H3.4.
 async fn malformed_json_is_400(s: Server) {
     for body in ["not json", "[1,2]", "\"alice\"", "{\"username\":"] {
-        let r = s.send(Method::POST, "/auth/login", &[("origin", ORIGIN)], Some(body)).await;
+        let r = s
+            .send(
+                Method::POST,
+                "/auth/login",
+                &[("origin", ORIGIN)],
+                Some(body),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(r.code(), "http_malformed_json");
     }
     // B/refresh ignores a (capped) body.
     let login = s.login("alice", "correct-horse").await;
     let cookie = format!("{COOKIE}={}", login.cookie());
-    let r = s.send(Method::POST, "/auth/refresh", &[("origin", ORIGIN), ("cookie", &cookie)], Some("not json")).await;
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", ORIGIN), ("cookie", &cookie)],
+            Some("not json"),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -261,23 +347,45 @@ async fn duplicate_cookies_are_refused_before_the_store(s: Server) {
     let login = s.login("alice", "correct-horse").await;
     let token = login.cookie();
     let twice = format!("{COOKIE}={token}; other=1; {COOKIE}=tossed");
-    let r = s.send(Method::POST, "/auth/refresh", &[("origin", ORIGIN), ("cookie", &twice)], None).await;
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", ORIGIN), ("cookie", &twice)],
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "http_duplicate_cookie");
     assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
     // Two Cookie header lines count too.
     let one = format!("{COOKIE}={token}");
-    let r = s.send(Method::POST, "/auth/logout", &[("origin", ORIGIN), ("cookie", &one), ("cookie", &one)], None).await;
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/logout",
+            &[("origin", ORIGIN), ("cookie", &one), ("cookie", &one)],
+            None,
+        )
+        .await;
     assert_eq!(r.code(), "http_duplicate_cookie");
-    assert_eq!(s.refresh(&token).await.status, StatusCode::OK, "nothing was touched");
+    assert_eq!(
+        s.refresh(&token).await.status,
+        StatusCode::OK,
+        "nothing was touched"
+    );
 }
 
 /// H2.5.
 async fn missing_cookies(s: Server) {
-    let r = s.send(Method::POST, "/auth/refresh", &[("origin", ORIGIN)], None).await;
+    let r = s
+        .send(Method::POST, "/auth/refresh", &[("origin", ORIGIN)], None)
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "http_missing_cookie");
-    let r = s.send(Method::POST, "/auth/logout", &[("origin", ORIGIN)], None).await;
+    let r = s
+        .send(Method::POST, "/auth/logout", &[("origin", ORIGIN)], None)
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
 
@@ -290,10 +398,18 @@ async fn replay_revokes_the_family_and_clears_the_cookie(s: Server) {
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     assert_eq!(replay.code(), "replay_detected");
     let cleared = replay.header("set-cookie").unwrap();
-    assert!(cleared.starts_with(&format!("{COOKIE}=;")) && cleared.contains("Max-Age=0") && cleared.contains("Path=/auth"), "{cleared}");
+    assert!(
+        cleared.starts_with(&format!("{COOKIE}=;"))
+            && cleared.contains("Max-Age=0")
+            && cleared.contains("Path=/auth"),
+        "{cleared}"
+    );
     let revoked = s.refresh(&c).await;
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(revoked.body, serde_json::json!({"error":"refresh_rejected","reason":"revoked"}));
+    assert_eq!(
+        revoked.body,
+        serde_json::json!({"error":"refresh_rejected","reason":"revoked"})
+    );
     assert!(revoked.header("set-cookie").unwrap().contains("Max-Age=0"));
     let garbage = s.refresh("garbage").await;
     assert_eq!(garbage.body["reason"], "malformed");
@@ -325,18 +441,38 @@ async fn bearer_failures_carry_www_authenticate(s: Server) {
         let missing = s.send(Method::GET, path, &[], None).await;
         assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
         assert_eq!(missing.code(), "http_missing_token");
-        assert_eq!(missing.header("www-authenticate"), Some(format!("Bearer realm=\"{ISSUER}\"").as_str()));
+        assert_eq!(
+            missing.header("www-authenticate"),
+            Some(format!("Bearer realm=\"{ISSUER}\"").as_str())
+        );
         let bad = s.bearer(Method::GET, path, "not.a.token").await;
         assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
         assert!(bad.code().starts_with("token_"), "{}", bad.code());
         assert_eq!(
             bad.header("www-authenticate").unwrap(),
-            format!("Bearer realm=\"{ISSUER}\", error=\"invalid_token\", error_description=\"{}\"", bad.code())
+            format!(
+                "Bearer realm=\"{ISSUER}\", error=\"invalid_token\", error_description=\"{}\"",
+                bad.code()
+            )
         );
-        let scheme = s.send(Method::GET, path, &[("authorization", &format!("Basic {access}"))], None).await;
+        let scheme = s
+            .send(
+                Method::GET,
+                path,
+                &[("authorization", &format!("Basic {access}"))],
+                None,
+            )
+            .await;
         assert_eq!(scheme.code(), "token_malformed");
     }
-    let me = s.send(Method::GET, "/me", &[("authorization", &format!("bEaReR {access}"))], None).await;
+    let me = s
+        .send(
+            Method::GET,
+            "/me",
+            &[("authorization", &format!("bEaReR {access}"))],
+            None,
+        )
+        .await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["sub"], "alice");
     assert_eq!(me.body["role"], "member");
@@ -346,25 +482,49 @@ async fn bearer_failures_carry_www_authenticate(s: Server) {
 async fn sessions_are_listed_newest_first_with_current(s: Server) {
     let first = s.login("alice", "correct-horse").await;
     let second = s.login("alice", "correct-horse").await;
-    let r = s.bearer(Method::GET, "/auth/sessions", &second.access()).await;
+    let r = s
+        .bearer(Method::GET, "/auth/sessions", &second.access())
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let list = r.body["sessions"].as_array().unwrap();
     assert_eq!(list.len(), 2);
-    assert_eq!(list[0]["session_id"], second.body["session_id"]);
-    assert_eq!(list[0]["current"], true);
-    assert_eq!(list[1]["session_id"], first.body["session_id"]);
-    assert_eq!(list[1]["current"], false);
-    assert_eq!(list[0]["client"]["ip"], "127.0.0.1", "H7.2: the socket peer");
-    assert!(list[0]["created_at"].as_u64().unwrap() > 1_600_000_000_000, "milliseconds");
+    // Newest first; two logins in one millisecond may list either way round.
+    let created = |i: usize| list[i]["created_at"].as_u64().unwrap();
+    assert!(created(0) >= created(1));
+    assert!(created(1) > 1_600_000_000_000, "milliseconds");
+    let ids: Vec<&Value> = list.iter().map(|s| &s["session_id"]).collect();
+    assert!(ids.contains(&&first.body["session_id"]) && ids.contains(&&second.body["session_id"]));
+    for session in list {
+        let current = session["session_id"] == second.body["session_id"];
+        assert_eq!(session["current"], current);
+        assert_eq!(
+            session["client"]["ip"], "127.0.0.1",
+            "H7.2: the socket peer"
+        );
+    }
     assert!(r.body["cursor"].is_null());
-    let page = s.bearer(Method::GET, "/auth/sessions?limit=1", &second.access()).await;
-    assert_eq!(page.body["sessions"].as_array().unwrap().len(), 1);
+    let page = s
+        .bearer(Method::GET, "/auth/sessions?limit=1", &second.access())
+        .await;
+    assert_eq!(page.body["sessions"][0]["session_id"], *ids[0]);
     let cursor = page.body["cursor"].as_str().unwrap().to_owned();
-    let next = s.bearer(Method::GET, &format!("/auth/sessions?limit=1&cursor={cursor}"), &second.access()).await;
-    assert_eq!(next.body["sessions"][0]["session_id"], first.body["session_id"]);
+    let next = s
+        .bearer(
+            Method::GET,
+            &format!("/auth/sessions?limit=1&cursor={cursor}"),
+            &second.access(),
+        )
+        .await;
+    assert_eq!(next.body["sessions"][0]["session_id"], *ids[1]);
     for bad in ["limit=0", "limit=101", "limit=x", "cursor="] {
-        let r = s.bearer(Method::GET, &format!("/auth/sessions?{bad}"), &second.access()).await;
+        let r = s
+            .bearer(
+                Method::GET,
+                &format!("/auth/sessions?{bad}"),
+                &second.access(),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(r.code(), "invalid_input");
     }
@@ -380,10 +540,22 @@ async fn delete_is_owner_checked(s: Server) {
     let foreign = s.bearer(Method::DELETE, &path, &bob.access()).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert_eq!(foreign.code(), "http_not_found");
-    assert_eq!(s.refresh(&alice.cookie()).await.status, StatusCode::OK, "bob revoked nothing");
-    let unknown = s.bearer(Method::DELETE, "/auth/sessions/00000000-0000-4000-8000-000000000000", &bob.access()).await;
+    assert_eq!(
+        s.refresh(&alice.cookie()).await.status,
+        StatusCode::OK,
+        "bob revoked nothing"
+    );
+    let unknown = s
+        .bearer(
+            Method::DELETE,
+            "/auth/sessions/00000000-0000-4000-8000-000000000000",
+            &bob.access(),
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    let junk = s.bearer(Method::DELETE, "/auth/sessions/junk", &bob.access()).await;
+    let junk = s
+        .bearer(Method::DELETE, "/auth/sessions/junk", &bob.access())
+        .await;
     assert_eq!(junk.status, StatusCode::NOT_FOUND);
     let own = s.bearer(Method::DELETE, &path, &alice2.access()).await;
     assert_eq!(own.status, StatusCode::NO_CONTENT);
@@ -399,16 +571,31 @@ async fn logout_revokes_and_the_access_token_loses_the_sessions_routes(s: Server
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(s.refresh(&login.cookie()).await.body["reason"], "revoked");
-    let list = s.bearer(Method::GET, "/auth/sessions", &login.access()).await;
+    let list = s
+        .bearer(Method::GET, "/auth/sessions", &login.access())
+        .await;
     assert_eq!(list.status, StatusCode::UNAUTHORIZED);
     assert_eq!(list.code(), "session_inactive");
-    assert!(list.header("www-authenticate").unwrap().contains("error_description=\"session_inactive\""));
+    assert!(list
+        .header("www-authenticate")
+        .unwrap()
+        .contains("error_description=\"session_inactive\""));
     let other_sid = other.body["session_id"].as_str().unwrap();
-    let del = s.bearer(Method::DELETE, &format!("/auth/sessions/{other_sid}"), &login.access()).await;
+    let del = s
+        .bearer(
+            Method::DELETE,
+            &format!("/auth/sessions/{other_sid}"),
+            &login.access(),
+        )
+        .await;
     assert_eq!(del.code(), "session_inactive");
     assert_eq!(s.refresh(&other.cookie()).await.status, StatusCode::OK);
     let again = s.logout(&login.cookie()).await;
-    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "already revoked: rejected");
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "already revoked: rejected"
+    );
     assert!(again.header("set-cookie").unwrap().contains("Max-Age=0"));
 }
 
@@ -426,7 +613,9 @@ async fn logout_with_a_forged_secret_revokes_nothing(s: Server) {
 
 /// H1.3.
 async fn jwks_is_public_and_cacheable(s: Server) {
-    let r = s.send(Method::GET, "/.well-known/jwks.json", &[], None).await;
+    let r = s
+        .send(Method::GET, "/.well-known/jwks.json", &[], None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
@@ -438,8 +627,16 @@ async fn jwks_is_public_and_cacheable(s: Server) {
 #[tokio::test]
 async fn the_login_throttle_answers_ten_of_300_wrong_passwords() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
-    let limiter = Arc::new(TokenBucket::with_clock(10, Duration::from_secs(60), clock.clone()));
-    let s = Server::with(MemoryStore::new(), HttpConfig::new(ORIGIN).with_rate_limiter(limiter)).await;
+    let limiter = Arc::new(TokenBucket::with_clock(
+        10,
+        Duration::from_secs(60),
+        clock.clone(),
+    ));
+    let s = Server::with(
+        MemoryStore::new(),
+        HttpConfig::new(ORIGIN).with_rate_limiter(limiter),
+    )
+    .await;
     let mut answered = 0;
     let mut limited = 0;
     for _ in 0..300 {
@@ -455,23 +652,43 @@ async fn the_login_throttle_answers_ten_of_300_wrong_passwords() {
     }
     assert_eq!((answered, limited), (10, 290));
     // Another subject from the same address is limited by the ip key too.
-    assert_eq!(s.login("bob", "battery-staple").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        s.login("bob", "battery-staple").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     clock.advance(Duration::from_secs(6));
-    assert_eq!(s.login("bob", "battery-staple").await.status, StatusCode::OK);
+    assert_eq!(
+        s.login("bob", "battery-staple").await.status,
+        StatusCode::OK
+    );
 }
 
 /// H7.2: the address comes from the named header only (its last hop), else the peer.
 #[tokio::test]
 async fn client_addresses_come_from_the_trusted_header_only() {
     let header = HeaderName::from_static("x-forwarded-for");
-    let trusted = Server::with(MemoryStore::new(), HttpConfig::new(ORIGIN).with_trusted_ip_header(header)).await;
+    let trusted = Server::with(
+        MemoryStore::new(),
+        HttpConfig::new(ORIGIN).with_trusted_ip_header(header),
+    )
+    .await;
     let untrusted = Server::new(MemoryStore::new()).await;
     for (s, expected) in [(&trusted, "203.0.113.9"), (&untrusted, "127.0.0.1")] {
         let body = r#"{"username":"bob","password":"battery-staple"}"#;
         let login = s
-            .send(Method::POST, "/auth/login", &[("origin", ORIGIN), ("x-forwarded-for", "10.0.0.1, 203.0.113.9")], Some(body))
+            .send(
+                Method::POST,
+                "/auth/login",
+                &[
+                    ("origin", ORIGIN),
+                    ("x-forwarded-for", "10.0.0.1, 203.0.113.9"),
+                ],
+                Some(body),
+            )
             .await;
-        let list = s.bearer(Method::GET, "/auth/sessions", &login.access()).await;
+        let list = s
+            .bearer(Method::GET, "/auth/sessions", &login.access())
+            .await;
         assert_eq!(list.body["sessions"][0]["client"]["ip"], expected);
     }
 }
@@ -485,6 +702,14 @@ async fn insecure_mode_drops_secure_and_the_prefix() {
     let refused = webgates_sessions_axum::AuthLayer::new(authority.clone(), config);
     assert_eq!(refused.unwrap_err().code(), "config_invalid");
     let s = Server::with(MemoryStore::new(), HttpConfig::new(ORIGIN).insecure()).await;
-    let set = s.login("alice", "correct-horse").await.header("set-cookie").unwrap().to_owned();
-    assert!(set.starts_with("wg_refresh=") && !set.contains("Secure"), "{set}");
+    let set = s
+        .login("alice", "correct-horse")
+        .await
+        .header("set-cookie")
+        .unwrap()
+        .to_owned();
+    assert!(
+        set.starts_with("wg_refresh=") && !set.contains("Secure"),
+        "{set}"
+    );
 }

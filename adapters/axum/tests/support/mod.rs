@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use webgates_sessions::{Authority, AuthorityConfig, KeySet, SigningKey, Store};
-use webgates_sessions_axum::{AccessVerifier, AuthLayer, Claims, HttpConfig, HttpError, IssueOptions};
+use webgates_sessions_axum::{AuthLayer, Claims, HttpConfig, HttpError, IssueOptions};
 
 pub const ISSUER: &str = "https://auth.example";
 pub const ORIGIN: &str = "https://app.example";
@@ -22,9 +22,12 @@ pub async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }
@@ -32,7 +35,11 @@ pub async fn serve(router: Router) -> SocketAddr {
 pub fn authority<S: Store>(store: S) -> Arc<Authority<S>> {
     let key = SigningKey::from_seed(&[7; 32], Some("k1")).unwrap();
     let config = AuthorityConfig::new(ISSUER, "api.example");
-    Arc::new(Authority::builder(config, KeySet::new(key), store).build().unwrap())
+    Arc::new(
+        Authority::builder(config, KeySet::new(key), store)
+            .build()
+            .unwrap(),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -41,43 +48,30 @@ struct Login {
     password: String,
 }
 
-struct App<S> {
-    auth: AuthLayer<S>,
-}
-
-impl<S> Clone for App<S> {
-    fn clone(&self) -> Self {
-        Self { auth: self.auth.clone() }
-    }
-}
-
-impl<S> axum::extract::FromRef<App<S>> for AccessVerifier
-where
-    S: Store + 'static,
-{
-    fn from_ref(app: &App<S>) -> Self {
-        AccessVerifier::from(app.auth.authority().verifier())
-    }
-}
-
 async fn login<S: Store + 'static>(
-    State(app): State<App<S>>,
+    State(auth): State<AuthLayer<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
-    let e = |e: HttpError| app.auth.error_response(e);
-    let form: Login = app.auth.login_body(&headers, body).await.map_err(e)?;
-    app.auth.throttle(&headers, Some(peer), &form.username).await.map_err(e)?;
+    let e = |e: HttpError| auth.error_response(e);
+    let form: Login = auth.login_body(&headers, body).await.map_err(e)?;
+    auth.throttle(&headers, Some(peer), &form.username)
+        .await
+        .map_err(e)?;
     let known = [("alice", "correct-horse"), ("bob", "battery-staple")];
     if !known.contains(&(form.username.as_str(), form.password.as_str())) {
-        return Err(app.auth.error_response(HttpError::Library(
-            webgates_sessions::Error::InvalidInput { field: "credentials", reason: "wrong" },
-        )));
+        return Err(auth.error_response(HttpError::InvalidCredentials));
     }
     let mut claims = webgates_sessions::AppClaims::new();
     claims.insert("role".into(), "member".into());
-    Ok(app.auth.issue(&headers, &form.username, IssueOptions::from_peer(peer).with_claims(claims)).await)
+    Ok(auth
+        .issue(
+            &headers,
+            &form.username,
+            IssueOptions::from_peer(peer).with_claims(claims),
+        )
+        .await)
 }
 
 #[derive(serde::Deserialize)]
@@ -94,7 +88,7 @@ pub fn app<S: Store + 'static>(auth: AuthLayer<S>) -> Router {
     let own = Router::new()
         .route("/auth/login", post(login::<S>))
         .route("/me", get(me))
-        .with_state(App { auth: auth.clone() });
+        .with_state(auth.clone());
     auth.router().merge(own)
 }
 
