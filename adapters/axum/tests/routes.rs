@@ -11,6 +11,8 @@ use axum::http::HeaderName;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use support::{start, ISSUER, ORIGIN};
+use webgates_sessions::errors::StoreError;
+use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome};
 use webgates_sessions::{ManualClock, MemoryStore, Store, Timestamp};
 use webgates_sessions_axum::{HttpConfig, TokenBucket};
 
@@ -284,6 +286,9 @@ async fn other_methods_are_405_with_allow(s: Server) {
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(r.header("allow"), Some(allow));
         assert_eq!(r.code(), "http_method_not_allowed");
+        if path.starts_with("/auth") {
+            assert_eq!(r.header("cache-control"), Some("no-store"), "H1.2");
+        }
     }
 }
 
@@ -691,6 +696,88 @@ async fn client_addresses_come_from_the_trusted_header_only() {
             .await;
         assert_eq!(list.body["sessions"][0]["client"]["ip"], expected);
     }
+}
+
+/// A store whose writes fail while `down` is set: the real memory store otherwise.
+struct Flaky {
+    inner: MemoryStore,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Store for Flaky {
+    async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> Result<PutOutcome, StoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::unavailable("injected outage"));
+        }
+        self.inner.put(key, value, expect, expires).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, StoreError> {
+        self.inner.list(prefix, cursor, limit).await
+    }
+}
+
+/// H4.1: a store failure is 503 with `Retry-After: 1`, keeps the cookie and loses nothing.
+#[tokio::test]
+async fn a_store_outage_is_503_and_the_cookie_still_renews_afterwards() {
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = Server::new(Flaky {
+        inner: MemoryStore::new(),
+        down: down.clone(),
+    })
+    .await;
+    let cookie = s.login("alice", "correct-horse").await.cookie();
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    for r in [s.refresh(&cookie).await, s.logout(&cookie).await] {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.code(), "store_unavailable");
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert!(r.header("set-cookie").is_none(), "kept");
+    }
+    let login = s.login("bob", "battery-staple").await;
+    assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE);
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(s.refresh(&cookie).await.status, StatusCode::OK);
+}
+
+/// H2.1, H2.2: `cookie.host` is `__Host-` with `Path=/`; `Lax` is allowed.
+#[tokio::test]
+async fn the_host_prefix_takes_path_slash() {
+    let mut config = HttpConfig::new(ORIGIN);
+    config.cookie.host = true;
+    config.cookie.same_site = webgates_sessions_axum::SameSite::Lax;
+    let s = Server::with(MemoryStore::new(), config).await;
+    let set = s
+        .login("alice", "correct-horse")
+        .await
+        .header("set-cookie")
+        .unwrap()
+        .to_owned();
+    assert!(set.starts_with("__Host-wg_refresh="), "{set}");
+    assert!(
+        set.contains("; Path=/;") || set.ends_with("; Path=/"),
+        "{set}"
+    );
+    assert!(
+        set.contains("SameSite=Lax") && set.contains("Secure"),
+        "{set}"
+    );
 }
 
 /// Configuration: an unprefixed cookie name needs `insecure`, which drops `Secure` (H2.2).
