@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, MethodRouter};
+use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::Router;
 use webgates_sessions::logout::RevokeTarget;
 use webgates_sessions::{ListRequest, SessionId, Store, Subject, VerifiedAccessToken};
@@ -32,6 +32,8 @@ impl<S: Store + 'static> AuthLayer<S> {
                 &format!("{base}/sessions"),
                 only(get(list::<S>), "GET, HEAD"),
             )
+            // H4.2: an unknown `B/*` path answers in the same JSON shape.
+            .route(&format!("{base}/{{*rest}}"), any(not_found))
             .route(
                 &format!("{base}/sessions/{{id}}"),
                 only(delete(revoke::<S>), "DELETE"),
@@ -78,6 +80,10 @@ pub(crate) fn only<S: Clone + Send + Sync + 'static>(
     allow: &'static str,
 ) -> MethodRouter<S> {
     route.fallback(move || async move { HttpError::MethodNotAllowed { allow }.into_response() })
+}
+
+async fn not_found() -> Response {
+    HttpError::NotFound.into_response()
 }
 
 async fn no_store(mut response: Response) -> Response {
@@ -204,10 +210,9 @@ async fn jwks<S: Store + 'static>(State(layer): State<AuthLayer<S>>) -> Response
             return layer.reply(Err(e.into()));
         }
     }
-    let mut response = (StatusCode::OK, json_body(&serde_json::Value::Null)).into_response();
-    *response.body_mut() = Body::from(authority.jwks().to_json());
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, layer.jwks_cache_control());
-    response
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::CACHE_CONTROL, layer.jwks_cache_control()),
+    ];
+    (StatusCode::OK, headers, authority.jwks().to_json()).into_response()
 }

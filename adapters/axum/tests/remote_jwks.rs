@@ -23,7 +23,7 @@ use webgates_sessions::{
     Authority, AuthorityConfig, Error, IssueRequest, JwksCacheConfig, KeyRingConfig, ManualClock,
     MasterSecret, MemoryStore, Subject, Timestamp, VerifierConfig,
 };
-use webgates_sessions_axum::{AuthLayer, HttpConfig, RemoteJwks};
+use webgates_sessions_axum::{AccessVerifier, AuthLayer, Claims, HttpConfig, RemoteJwks};
 
 const T0: u64 = 1_800_000_000;
 
@@ -281,4 +281,77 @@ async fn a_ten_mib_document_is_refused_without_reading_it_whole() {
         sent.load(Ordering::SeqCst)
     );
     assert!(sent.load(Ordering::SeqCst) < 10 * 1024 * 1024);
+}
+
+/// H5.2: a remote JWKS that cannot be fetched is the resource service's fault: 503 with
+/// `Retry-After: 5` and no `WWW-Authenticate`; with the document, the same route verifies.
+#[tokio::test]
+async fn claims_over_an_unreachable_jwks_answer_503() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(T0)));
+    let authority = ring_authority(clock.clone()).await;
+    let document = authority.jwks().to_json();
+    let (url, _count, stop, server) = jwks_server(move || {
+        let body = document.clone();
+        async move { body.into_response() }
+    })
+    .await;
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    let remote = RemoteJwks::with_clock(config(url), clock.clone()).unwrap();
+    let app = Router::new()
+        .route("/data", get(|c: Claims| async move { c.subject().to_owned() }))
+        .with_state(AccessVerifier::from(remote));
+    let base = format!("http://{}", serve(app).await);
+    let token = token(&authority).await;
+    let r = reqwest::Client::new().get(format!("{base}/data")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
+    assert!(r.headers().get("www-authenticate").is_none());
+    assert_eq!(r.text().await.unwrap(), r#"{"error":"jwks_fetch_failed"}"#);
+}
+
+#[tokio::test]
+async fn the_refresh_ahead_task_fetches_without_a_request() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(T0)));
+    let authority = ring_authority(clock.clone()).await;
+    let layer = AuthLayer::new(authority.clone(), HttpConfig::new("https://app.example")).unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let remote = RemoteJwks::with_clock(config(counted(layer.router(), count.clone()).await), clock).unwrap();
+    let task = remote.spawn_refresh_ahead();
+    while remote.fetches() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = count.load(Ordering::SeqCst);
+    remote.verify(&token(&authority).await).await.unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), before, "the document was already there");
+    drop(remote);
+    task.abort();
+}
+
+/// Not a test: warm-cache verify through `RemoteJwks` against `Verifier::verify`
+/// (`cargo test -p webgates-sessions-axum --release --test remote_jwks -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn measure_warm_remote_verify() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(T0)));
+    let authority = ring_authority(clock.clone()).await;
+    let layer = AuthLayer::new(authority.clone(), HttpConfig::new("https://app.example")).unwrap();
+    let remote = RemoteJwks::with_clock(config(counted(layer.router(), Arc::default()).await), clock).unwrap();
+    let token = token(&authority).await;
+    let local = authority.verifier();
+    remote.verify(&token).await.unwrap();
+    const N: u32 = 20_000;
+    for round in 0..3 {
+        let start = std::time::Instant::now();
+        for _ in 0..N {
+            local.verify_at(&token, Timestamp::from_secs(T0)).unwrap();
+        }
+        let l = start.elapsed() / N;
+        let start = std::time::Instant::now();
+        for _ in 0..N {
+            remote.verify(&token).await.unwrap();
+        }
+        let r = start.elapsed() / N;
+        println!("round {round}: Verifier {l:?}, RemoteJwks {r:?} ({:+.1} %)", (r.as_secs_f64() / l.as_secs_f64() - 1.0) * 100.0);
+    }
 }

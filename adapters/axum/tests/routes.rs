@@ -618,6 +618,10 @@ async fn logout_with_a_forged_secret_revokes_nothing(s: Server) {
 
 /// H1.3.
 async fn jwks_is_public_and_cacheable(s: Server) {
+    let unknown = s.send(Method::GET, "/auth/nothing/here", &[], None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.code(), "http_not_found");
+    assert_eq!(unknown.header("cache-control"), Some("no-store"));
     let r = s
         .send(Method::GET, "/.well-known/jwks.json", &[], None)
         .await;
