@@ -14,6 +14,14 @@
 //! | Issue from the login route | [`AuthLayer::issue`]`(&headers, subject, opts)`  |
 //! | Throttle the login route   | [`AuthLayer::throttle`]`(&headers, peer, subject)` |
 //! | Protect a route            | the [`Claims<T>`] extractor over an [`AccessVerifier`] |
+//! | A whole password login     | [`AuthLayer::password_login`]`(check)`          |
+//! | Serve with peer addresses  | [`AuthLayer::serve`]`(listener, app_routes)`    |
+//!
+//! Every status is decided in one place, [`HttpError::status`]. `IntoResponse` cannot be
+//! implemented here for the core's `Error`, `RenewOutcome` and `LogoutOutcome` (foreign trait,
+//! foreign types): [`HttpError`] wraps the first (`From<Error>`), and
+//! [`AuthLayer::renew_response`] / [`AuthLayer::logout_response`] render the outcomes, which need
+//! the layer's cookie policy anyway.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -211,7 +211,10 @@ async fn jwks<S: Store + 'static>(State(layer): State<AuthLayer<S>>) -> Response
         }
     }
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ),
         (header::CACHE_CONTROL, layer.jwks_cache_control()),
     ];
     (StatusCode::OK, headers, authority.jwks().to_json()).into_response()

@@ -299,11 +299,19 @@ async fn claims_over_an_unreachable_jwks_answer_503() {
     server.await.unwrap();
     let remote = RemoteJwks::with_clock(config(url), clock.clone()).unwrap();
     let app = Router::new()
-        .route("/data", get(|c: Claims| async move { c.subject().to_owned() }))
+        .route(
+            "/data",
+            get(|c: Claims| async move { c.subject().to_owned() }),
+        )
         .with_state(AccessVerifier::from(remote));
     let base = format!("http://{}", serve(app).await);
     let token = token(&authority).await;
-    let r = reqwest::Client::new().get(format!("{base}/data")).bearer_auth(&token).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{base}/data"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "5");
     assert!(r.headers().get("www-authenticate").is_none());
@@ -316,14 +324,20 @@ async fn the_refresh_ahead_task_fetches_without_a_request() {
     let authority = ring_authority(clock.clone()).await;
     let layer = AuthLayer::new(authority.clone(), HttpConfig::new("https://app.example")).unwrap();
     let count = Arc::new(AtomicU64::new(0));
-    let remote = RemoteJwks::with_clock(config(counted(layer.router(), count.clone()).await), clock).unwrap();
+    let remote =
+        RemoteJwks::with_clock(config(counted(layer.router(), count.clone()).await), clock)
+            .unwrap();
     let task = remote.spawn_refresh_ahead();
     while remote.fetches() == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let before = count.load(Ordering::SeqCst);
     remote.verify(&token(&authority).await).await.unwrap();
-    assert_eq!(count.load(Ordering::SeqCst), before, "the document was already there");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        before,
+        "the document was already there"
+    );
     drop(remote);
     task.abort();
 }
@@ -336,7 +350,9 @@ async fn measure_warm_remote_verify() {
     let clock = Arc::new(ManualClock::new(Timestamp::from_secs(T0)));
     let authority = ring_authority(clock.clone()).await;
     let layer = AuthLayer::new(authority.clone(), HttpConfig::new("https://app.example")).unwrap();
-    let remote = RemoteJwks::with_clock(config(counted(layer.router(), Arc::default()).await), clock).unwrap();
+    let remote =
+        RemoteJwks::with_clock(config(counted(layer.router(), Arc::default()).await), clock)
+            .unwrap();
     let token = token(&authority).await;
     let local = authority.verifier();
     remote.verify(&token).await.unwrap();
@@ -352,6 +368,9 @@ async fn measure_warm_remote_verify() {
             remote.verify(&token).await.unwrap();
         }
         let r = start.elapsed() / N;
-        println!("round {round}: Verifier {l:?}, RemoteJwks {r:?} ({:+.1} %)", (r.as_secs_f64() / l.as_secs_f64() - 1.0) * 100.0);
+        println!(
+            "round {round}: Verifier {l:?}, RemoteJwks {r:?} ({:+.1} %)",
+            (r.as_secs_f64() / l.as_secs_f64() - 1.0) * 100.0
+        );
     }
 }
