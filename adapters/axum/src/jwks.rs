@@ -108,10 +108,21 @@ impl RemoteJwks {
     /// last fetch failure (`jwks_timeout`, `jwks_too_large`, `jwks_fetch_failed`, ...) or
     /// `jwks_unavailable`, and `jwks_stale` once the last good one is past its stale bound.
     pub async fn verify(&self, token: &str) -> Result<VerifiedAccessToken, Error> {
-        if self.due() {
-            let _ = self.refresh().await;
-        }
-        let result = match self.check(token) {
+        // The warm path: one read lock, one clock read.
+        let now = self.now();
+        let warm = {
+            let cache = self.read();
+            let due = cache.poll_timeout().is_some_and(|at| at <= now);
+            (!due).then(|| cache.verify(token, now))
+        };
+        let result = match warm {
+            Some(result) => result,
+            None => {
+                let _ = self.refresh().await;
+                self.check(token)
+            }
+        };
+        let result = match result {
             Err(e) if retry_helps(&e) && (self.due() || self.fetching()) => {
                 let _ = self.refresh().await;
                 self.check(token)
