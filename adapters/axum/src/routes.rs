@@ -129,8 +129,8 @@ async fn list<S: Store + 'static>(
         let bearer = layer.live_bearer(&headers).await?;
         let bad = || {
             HttpError::Library(webgates_sessions::Error::InvalidInput {
-                field: "query",
-                reason: "limit must be 1 to 100; cursor as returned",
+                field: "limit",
+                reason: "limit must be 1 to 100",
             })
         };
         let query: Query<HashMap<String, String>> = Query::try_from_uri(&uri).map_err(|_| bad())?;
@@ -143,10 +143,8 @@ async fn list<S: Store + 'static>(
             None => MAX_PAGE_LIMIT,
         };
         let mut page = ListRequest::first(limit);
+        // The cursor is opaque: the core reads any string as a position in the listing.
         if let Some(cursor) = query.get("cursor") {
-            if cursor.is_empty() {
-                return Err(bad());
-            }
             page = page.after(cursor.clone());
         }
         let subject = Subject::new(bearer.subject.as_str())?;

@@ -1,6 +1,6 @@
 //! webgates-demo-axum: a native authority on axum (docs/HTTP.md) over SQLite, with the demo
 //! users alice/correct-horse and bob/battery-staple, on 127.0.0.1:${PORT:-8787}.
-//! `DATABASE_PATH` names the SQLite file (default `webgates-demo.sqlite3`), `WEBGATES_MEMORY=1`
+//! `DATABASE_PATH` names the SQLite file (default `examples/axum/demo.sqlite3`), `WEBGATES_MEMORY=1`
 //! uses the in-memory store instead; `ORIGIN` is the site allowed to call the cookie routes.
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use webgates_sessions_sqlx::SqliteStore;
 
 // Demo credentials. A real application checks a password hash (Argon2id) or a passkey here.
 const USERS: [(&str, &str); 2] = [("alice", "correct-horse"), ("bob", "battery-staple")];
+const DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo.sqlite3"); // git-ignored
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or(default.into())
@@ -44,9 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if env("WEBGATES_MEMORY", "0") == "1" {
         return serve(MemoryStore::new(), &addr).await;
     }
-    let path = env("DATABASE_PATH", "webgates-demo.sqlite3");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{path}?mode=rwc")).await?;
-    let store = SqliteStore::new(pool);
+    let url = format!("sqlite://{}?mode=rwc", env("DATABASE_PATH", DB));
+    let store = SqliteStore::new(sqlx::SqlitePool::connect(&url).await?);
     store.migrate().await?;
     serve(store, &addr).await
 }
