@@ -246,7 +246,8 @@ impl<S: Store + 'static> AuthLayer<S> {
     /// limiter.
     ///
     /// # Errors
-    /// [`HttpError::RateLimited`] with the longer wait of the two keys.
+    /// [`HttpError::RateLimited`] with the wait of the first key over its limit (the address
+    /// is checked first, so a limited address does not spend the subject's attempts).
     pub async fn throttle(
         &self,
         headers: &HeaderMap,
@@ -256,20 +257,18 @@ impl<S: Store + 'static> AuthLayer<S> {
         let Some(limiter) = &self.inner.config.rate_limiter else {
             return Ok(());
         };
-        let mut keys = vec![format!("subject:{subject}")];
+        // The address first: an address over its limit cannot mint subject keys (memory).
+        let mut keys = Vec::with_capacity(2);
         if let Some(ip) = self.client_ip(headers, peer) {
             keys.push(format!("ip:{ip}"));
         }
-        let mut wait = None;
+        keys.push(format!("subject:{subject}"));
         for key in &keys {
             if let Err(retry_after) = limiter.check(key).await {
-                wait = Some(wait.map_or(retry_after, |w: Duration| w.max(retry_after)));
+                return Err(HttpError::RateLimited { retry_after });
             }
         }
-        match wait {
-            Some(retry_after) => Err(HttpError::RateLimited { retry_after }),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     /// The client address of a request (H7.2): the trusted header's last hop, else `peer`.

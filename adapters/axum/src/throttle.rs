@@ -24,7 +24,8 @@ pub trait RateLimiter: Send + Sync + 'static {
 pub const DEFAULT_RATE_LIMIT: u32 = 10;
 /// Default refill period of [`DEFAULT_RATE_LIMIT`] attempts.
 pub const DEFAULT_RATE_PERIOD: Duration = Duration::from_secs(60);
-/// Keys kept before full buckets are forgotten (bounds memory under a key flood).
+/// Most keys kept: past it, full buckets are forgotten, and while none is full a new key is
+/// refused (bounds memory under a key flood; an address over its limit mints no subject keys).
 const MAX_KEYS: usize = 100_000;
 
 /// An in-process token bucket per key: `limit` attempts at once, refilled evenly over `period`.
@@ -75,10 +76,15 @@ impl TokenBucket {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_KEYS {
+        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
+            // Full buckets hold no information: forget them.
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.saturating_since(*at).as_millis() as f64 * per_ms < limit
             });
+            if buckets.len() >= MAX_KEYS {
+                // Fail closed for new keys until some bucket refills.
+                return Err(Duration::from_millis((1.0 / per_ms).ceil() as u64));
+            }
         }
         let (tokens, at) = buckets.entry(key.to_owned()).or_insert((limit, now));
         *tokens = (*tokens + now.saturating_since(*at).as_millis() as f64 * per_ms).min(limit);
@@ -97,5 +103,46 @@ impl TokenBucket {
 impl RateLimiter for TokenBucket {
     fn check<'a>(&'a self, key: &'a str) -> Verdict<'a> {
         Box::pin(std::future::ready(self.take(key)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests
+mod tests {
+    use webgates_sessions::ManualClock;
+
+    use super::*;
+
+    #[test]
+    fn a_key_flood_is_bounded_and_fails_closed_until_buckets_refill() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+        let bucket = TokenBucket::with_clock(10, Duration::from_secs(60), clock.clone());
+        for i in 0..MAX_KEYS {
+            assert!(bucket.take(&format!("subject:{i}")).is_ok());
+        }
+        assert_eq!(bucket.take("subject:new"), Err(Duration::from_secs(6)));
+        assert!(
+            bucket.take("subject:7").is_ok(),
+            "known keys keep their buckets"
+        );
+        clock.advance(Duration::from_secs(6));
+        assert!(
+            bucket.take("subject:new").is_ok(),
+            "refilled buckets were forgotten"
+        );
+        assert!(bucket.buckets.lock().unwrap().len() < MAX_KEYS);
+    }
+
+    #[test]
+    fn ten_per_minute_then_one_every_six_seconds() {
+        let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+        let bucket = TokenBucket::with_clock(10, Duration::from_secs(60), clock.clone());
+        assert!((0..10).all(|_| bucket.take("k").is_ok()));
+        assert_eq!(bucket.take("k"), Err(Duration::from_secs(6)));
+        clock.advance(Duration::from_secs(3));
+        assert_eq!(bucket.take("k"), Err(Duration::from_secs(3)));
+        clock.advance(Duration::from_secs(3));
+        assert!(bucket.take("k").is_ok());
+        assert!(bucket.take("k").is_err());
     }
 }
