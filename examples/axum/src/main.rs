@@ -1,7 +1,8 @@
 //! webgates-demo-axum: a native authority on axum (docs/HTTP.md) over SQLite, with the demo
 //! users alice/correct-horse and bob/battery-staple, on 127.0.0.1:${PORT:-8787}.
-//! `DATABASE_PATH` names the SQLite file (default `examples/axum/demo.sqlite3`), `WEBGATES_MEMORY=1`
-//! uses the in-memory store instead; `ORIGIN` is the site allowed to call the cookie routes.
+//! `DATABASE_PATH` names the SQLite file (default `examples/axum/demo.sqlite3`);
+//! `WEBGATES_MEMORY=1` uses the in-memory store instead; `ORIGIN` is the site allowed to call
+//! the cookie routes (default the server's own `http://` origin).
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
