@@ -52,6 +52,11 @@ step "store crates against the real engines (PostgreSQL, SQLite file, Redis, Red
 cargo clippy -p webgates-sessions-sqlx -p webgates-sessions-redis -p webgates-sessions-stores-tests --all-targets -- -D warnings
 cargo test -p webgates-sessions-sqlx -p webgates-sessions-redis -p webgates-sessions-stores-tests
 
+step "HTTP layer: webgates-sessions-axum over real sockets (memory store, SQLite file, local JWKS servers)"
+cargo clippy -p webgates-sessions-axum -p webgates-sessions-axum-example --all-targets -- -D warnings
+cargo clippy -p webgates-sessions-axum --no-default-features --all-targets -- -D warnings
+cargo test -p webgates-sessions-axum
+
 step "example walkthrough (native)"
 cargo run --quiet --example lifecycle >/dev/null
 echo "ok: examples/lifecycle.rs ran to completion"
