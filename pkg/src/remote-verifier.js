@@ -85,6 +85,9 @@ export function remoteVerifierFactory(WasmJwksCache) {
     #inflight = null;
     /** The accepted document's text, to persist again on a 304. */
     #body = null;
+    /** When the cache next wants a poll (its `pollTimeout`), and when it was last asked. */
+    #due = 0;
+    #polledAt = 0;
 
     constructor(options) {
       if (options === null || typeof options !== "object" || Array.isArray(options)) {
@@ -139,15 +142,20 @@ export function remoteVerifierFactory(WasmJwksCache) {
     async verify(accessToken) {
       const inner = this.#use();
       if (!this.#seeded) await this.#seed(inner);
-      const request = inner.pollFetch(this.#clock());
-      if (request !== null) await this.#run(inner, request);
+      const now = this.#clock();
+      // The warm path skips the poll until the cache's own next poll time (or a clock that
+      // stepped back): no wasm call but the verify itself.
+      if (typeof now !== "number" || now >= this.#due || now < this.#polledAt) {
+        const request = this.#poll(inner, now);
+        if (request !== null) await this.#run(inner, request);
+      }
       try {
         return inner.verify(accessToken, this.#clock());
       } catch (e) {
         if (!RETRYABLE.has(e?.code)) throw e;
         // An unknown kid was noted (the next poll may fetch, once per cooldown), or there is
         // no usable document: take a newer one if a fetch is allowed or already running.
-        const again = inner.pollFetch(this.#clock());
+        const again = this.#poll(inner, this.#clock());
         if (again !== null) await this.#run(inner, again);
         else if (this.#inflight !== null) await this.#waitForFetch(this.#inflight);
         else throw this.#explain(inner, e);
@@ -158,6 +166,14 @@ export function remoteVerifierFactory(WasmJwksCache) {
           throw this.#explain(inner, e2);
         }
       }
+    }
+
+    /** `pollFetch(now)`, remembering when the cache wants the next poll. */
+    #poll(inner, now) {
+      const request = inner.pollFetch(now);
+      this.#polledAt = now;
+      this.#due = request === null ? (inner.pollTimeout() ?? Infinity) : 0;
+      return request;
     }
 
     /** Releases the wasm memory now; later calls throw `instance_freed`. */
@@ -194,6 +210,7 @@ export function remoteVerifierFactory(WasmJwksCache) {
         // An unreadable cache is a miss: the document is fetched.
       }
       this.#seeded = true;
+      this.#due = 0;
       if (this.#inner !== inner || stored === null || typeof stored !== "object") return;
       const { body, headers = {}, fetchedAt } = stored;
       if (typeof body !== "string" || typeof fetchedAt !== "number" || !Number.isFinite(fetchedAt) || fetchedAt < 0) return;
@@ -241,6 +258,7 @@ export function remoteVerifierFactory(WasmJwksCache) {
       } finally {
         flight.settled = true;
         if (this.#inflight === flight) this.#inflight = null;
+        this.#due = 0;
       }
     }
 
