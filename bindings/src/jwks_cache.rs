@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use webgates_sessions::errors::JwksErrorKind;
 use webgates_sessions::jwks_cache::{
@@ -13,8 +14,9 @@ use webgates_sessions::jwks_cache::{
 use webgates_sessions::Timestamp;
 
 use crate::args::{epoch_millis, get, opt_seconds, options, req_string};
+use crate::convert::{self, set};
 use crate::errors::{config_error, core_error, range_error, type_error};
-use crate::{convert, token_arg, verifier_config, DAY};
+use crate::{token_arg, verifier_config, DAY};
 
 /// Longest accepted header value (`Cache-Control`, `Expires`, `ETag`), in UTF-16 units.
 const MAX_HEADER_UNITS: u32 = 4096;
@@ -36,58 +38,28 @@ fn header(value: Option<String>) -> Result<Option<String>, JsValue> {
     }
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestJs {
-    id: f64,
-    url: String,
-    if_none_match: Option<String>,
-    max_bytes: f64,
-    deadline: f64,
-    reason: &'static str,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct HandledJs {
-    /// `updated`, `not_modified`, `failed` or `ignored`.
-    kind: &'static str,
-    /// The `jwks_*` code of a failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    keys: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    skipped: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fresh_until: Option<f64>,
-}
-
-fn handled(h: Handled) -> Result<JsValue, JsValue> {
-    let mut out = HandledJs {
-        kind: h.kind(),
-        code: None,
-        keys: None,
-        skipped: None,
-        fresh_until: None,
-    };
+/// `Handled` as `{ kind, code?, keys?, skipped?, freshUntil? }` (built directly: the verifier
+/// module has no serde-wasm-bindgen serializer to spare).
+fn handled(h: Handled) -> JsValue {
+    let o = Object::new();
+    set(&o, "kind", h.kind());
     match h {
         Handled::Updated {
             keys,
             skipped,
             fresh_until,
         } => {
-            out.keys = Some(keys as f64);
-            out.skipped = Some(skipped as f64);
-            out.fresh_until = Some(fresh_until.as_millis() as f64);
+            set(&o, "keys", keys as f64);
+            set(&o, "skipped", skipped as f64);
+            set(&o, "freshUntil", fresh_until.as_millis() as f64);
         }
         Handled::NotModified { fresh_until } => {
-            out.fresh_until = Some(fresh_until.as_millis() as f64);
+            set(&o, "freshUntil", fresh_until.as_millis() as f64);
         }
-        Handled::Failed(kind) => out.code = Some(kind_code(kind)),
+        Handled::Failed(kind) => set(&o, "code", kind_code(kind)),
         _ => {}
     }
-    convert::to_js(&out)
+    o.into()
 }
 
 fn kind_code(kind: JwksErrorKind) -> &'static str {
@@ -179,14 +151,20 @@ impl WasmJwksCache {
         let now = now_arg(&now)?;
         match self.inner.poll_fetch(now) {
             None => Ok(JsValue::NULL),
-            Some(r) => convert::to_js(&RequestJs {
-                id: r.id.get() as f64,
-                url: r.url,
-                if_none_match: r.if_none_match,
-                max_bytes: r.max_bytes as f64,
-                deadline: r.deadline.as_millis() as f64,
-                reason: r.reason.code(),
-            }),
+            Some(r) => {
+                let o = Object::new();
+                set(&o, "id", r.id.get() as f64);
+                set(&o, "url", r.url);
+                set(
+                    &o,
+                    "ifNoneMatch",
+                    r.if_none_match.map_or(JsValue::NULL, JsValue::from),
+                );
+                set(&o, "maxBytes", r.max_bytes as f64);
+                set(&o, "deadline", r.deadline.as_millis() as f64);
+                set(&o, "reason", r.reason.code());
+                Ok(o.into())
+            }
         }
     }
 
@@ -211,7 +189,7 @@ impl WasmJwksCache {
     ) -> Result<JsValue, JsValue> {
         let now = now_arg(&now)?;
         let r = response(status, cache_control, expires, etag, body)?;
-        handled(self.inner.handle_response(now, fetch_id(id)?, r))
+        Ok(handled(self.inner.handle_response(now, fetch_id(id)?, r)))
     }
 
     /// Fetch `id` failed: `failure` is `"network"`, `"timeout"` or `"too_large"`.
@@ -234,7 +212,11 @@ impl WasmJwksCache {
                 ))
             }
         };
-        handled(self.inner.handle_failure(now, fetch_id(id)?, failure))
+        Ok(handled(self.inner.handle_failure(
+            now,
+            fetch_id(id)?,
+            failure,
+        )))
     }
 
     /// A `200` document fetched earlier at `fetchedAt` (epoch ms) and kept in a persistent cache.
@@ -251,7 +233,7 @@ impl WasmJwksCache {
         let now = now_arg(&now)?;
         let fetched_at = epoch_millis(&fetched_at, "fetchedAt").map(Timestamp::from_millis)?;
         let r = response(200, cache_control, expires, etag, body)?;
-        handled(self.inner.handle_stored(now, fetched_at, r))
+        Ok(handled(self.inner.handle_stored(now, fetched_at, r)))
     }
 
     /// `verify(accessToken, now)` → the claims; throws a coded error (`jwks_unavailable`,
