@@ -83,8 +83,9 @@ export function remoteVerifierFactory(WasmJwksCache) {
     #seeded;
     /** The fetch in flight, as plain data: `{ settled }`. */
     #inflight = null;
-    /** The accepted document's text, to persist again on a 304. */
+    /** The accepted document's text and caching headers, to persist again on a 304. */
     #body = null;
+    #headers = { "cache-control": null, expires: null, etag: null };
     /** When the cache next wants a poll (its `pollTimeout`), and when it was last asked. */
     #due = 0;
     #polledAt = 0;
@@ -223,7 +224,10 @@ export function remoteVerifierFactory(WasmJwksCache) {
         str(h.etag),
         encoder.encode(body),
       );
-      if (handled.kind === "updated") this.#body = body;
+      if (handled.kind === "updated") {
+        this.#body = body;
+        this.#headers = { "cache-control": str(h["cache-control"]) ?? null, expires: str(h.expires) ?? null, etag: str(h.etag) ?? null };
+      }
     }
 
     /** Performs `request`, reports the outcome to the cache, and persists a new document. */
@@ -243,14 +247,18 @@ export function remoteVerifierFactory(WasmJwksCache) {
         const expires = headers.get("expires") ?? undefined;
         const etag = headers.get("etag") ?? undefined;
         const handled = inner.handleResponse(now, request.id, status, cacheControl, expires, etag, body);
-        if (handled.kind === "updated") this.#body = decoder.decode(body);
+        const seen = { "cache-control": cacheControl ?? null, expires: expires ?? null, etag: etag ?? null };
+        if (handled.kind === "updated") {
+          this.#body = decoder.decode(body);
+          this.#headers = seen;
+        } else if (handled.kind === "not_modified") {
+          // A 304 may omit headers: those it sends replace the stored ones.
+          const old = this.#headers;
+          this.#headers = { "cache-control": seen["cache-control"] ?? old["cache-control"], expires: seen.expires ?? old.expires, etag: seen.etag ?? old.etag };
+        }
         if ((handled.kind === "updated" || handled.kind === "not_modified") && this.#store !== undefined && this.#body !== null) {
           try {
-            await this.#store.put(this.#key, {
-              body: this.#body,
-              headers: { "cache-control": cacheControl ?? null, expires: expires ?? null, etag: etag ?? null },
-              fetchedAt: now,
-            });
+            await this.#store.put(this.#key, { body: this.#body, headers: this.#headers, fetchedAt: now });
           } catch {
             // Persisting is an optimisation: the document is in memory either way.
           }

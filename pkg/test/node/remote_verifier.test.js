@@ -225,13 +225,19 @@ for (const mode of ["huge", "huge-chunked"]) {
 test("ETag: a refetch is conditional, and a 304 renews the document", async (t) => {
   const { clock, authority, server } = await staticSetup({ "cache-control": "max-age=60", etag: '"v1"' });
   t.after(() => server.close());
-  const verifier = remote(server, clock);
+  const stored = new Map();
+  const cache = { get: async (k) => stored.get(k) ?? null, put: async (k, v) => void stored.set(k, structuredClone(v)) };
+  const verifier = remote(server, clock, { cache });
   const { accessToken } = await authority.issue({ subject: "alice" });
   await verifier.verify(accessToken);
   clock.advance(50 * SEC);
   await verifier.verify(accessToken);
   assert.equal(server.state.conditional, 1);
   assert.equal(server.state.notModified, 1);
+  const [entry] = stored.values();
+  assert.equal(entry.fetchedAt, clock.t, "the 304 re-stored the document as fetched now");
+  assert.equal(entry.headers.etag, '"v1"');
+  assert.deepEqual(JSON.parse(entry.body), authority.jwks());
   clock.advance(20 * SEC);
   await verifier.verify(accessToken);
   assert.equal(server.state.requests, 2, "the 304 made the document fresh for another 60 s");
