@@ -90,8 +90,14 @@ export function remoteVerifierFactory(WasmJwksCache) {
     #due = 0;
     #polledAt = 0;
 
-    constructor(options) {
-      if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    constructor(input) {
+      if (input === null || typeof input !== "object") throw invalid("options", "must be a plain options object");
+      // One copy of the own enumerable options: a Proxy or a throwing getter fails here, coded.
+      let options;
+      try {
+        if (Array.isArray(input)) throw new TypeError("array");
+        options = { ...input };
+      } catch {
         throw invalid("options", "must be a plain options object");
       }
       for (const k of Object.keys(options)) {

@@ -65,11 +65,15 @@ test("options are checked: unknown keys, bad URLs, a bad fetch, cache or timeout
     { ...base, maxBytes: 10 },
     { ...base, minMaxAge: 600, maxMaxAge: 60 },
   ];
-  for (const options of bad) {
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const throwingGetter = Object.defineProperty({ ...base }, "issuer", { enumerable: true, get: () => { throw new Error("getter"); } });
+  bad.push(revoked, throwingGetter, [base], null, "options");
+  for (const [n, options] of bad.entries()) {
     assert.throws(() => createRemoteVerifier(options), (e) => {
       assertPackageError(e, { code: ["invalid_input", "config_invalid"] });
       return true;
-    }, JSON.stringify(options));
+    }, `case ${n}`);
   }
 });
 
