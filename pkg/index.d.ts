@@ -349,8 +349,83 @@ export interface SessionPage {
   cursor: string | null;
 }
 
+/** Settings of a persisted key ring (durations in seconds). */
+export interface KeyRingOptions {
+  /**
+   * The secret every instance derives the ring's keys from: unpadded base64url of 32 to 1024
+   * bytes (e.g. `openssl rand 32 | basenc --base64url | tr -d =`), the same on every instance.
+   */
+  masterSecret: string;
+  /** How long the newest key signs before a successor is published (default 30 days). */
+  rotationInterval?: number | undefined;
+  /** The JWKS endpoint's `Cache-Control: max-age` (default 300, 30 s to 1 day). */
+  jwksMaxAge?: number | undefined;
+  /** How long an instance uses its cached ring before reading the store again (default 60, 1 s to 1 h). */
+  refreshInterval?: number | undefined;
+  /** Allowance for clocks that disagree between instances (default 60, at most 1 h). */
+  clockMargin?: number | undefined;
+}
+
+/** `AuthorityOptions` for {@link Authority.withKeyRing}: a key ring instead of `signingKeys`. */
+export type KeyRingAuthorityOptions = Omit<AuthorityOptions, "signingKeys" | "store"> & {
+  keyRing: KeyRingOptions;
+  /** The store, here or as the second argument of `withKeyRing` (not both). */
+  store?: SessionStore | undefined;
+};
+
+/** What one `rotateKeys()` call did and where the schedule stands (times in epoch ms). */
+export interface RotationOutcome {
+  /** Whether this call created the ring (its first key, active at once). */
+  bootstrapped: boolean;
+  /** The `kid` this call published, or `null` when the work was already done. */
+  published: string | null;
+  /** When the published key starts signing. */
+  activatesAt: number | null;
+  /** The `kid`s of retired keys this call dropped. */
+  dropped: string[];
+  /** The `kid` that signs now. */
+  signingKid: string;
+  /** When a later call will publish a successor. */
+  nextRotationAt: number;
+}
+
+/** The delays a key ring's settings give (seconds). */
+export interface KeyRingSchedule {
+  /** From publishing a key to its signing: jwksMaxAge + refreshInterval + clockMargin. */
+  activationDelay: number;
+  /** From a successor's activation to the predecessor leaving the JWKS: access TTL + leeway + clockMargin. */
+  retirementDelay: number;
+  rotationInterval: number;
+  clockMargin: number;
+}
+
 export class Authority {
   constructor(options: AuthorityOptions);
+  /**
+   * An authority whose signing keys live in a key ring in the store, derived from
+   * `keyRing.masterSecret`: loaded, or created with one key on first use. Rejects with
+   * `keys_wrong_secret` when the stored ring belongs to another secret, `keys_secret_too_short`
+   * below 32 bytes, `config_invalid` for settings out of range.
+   */
+  static withKeyRing(options: KeyRingAuthorityOptions, store?: SessionStore): Promise<Authority>;
+  /**
+   * Advances the key ring's schedule from now (publish a successor, drop retired keys); safe to
+   * call from many instances at once. Rejects `keys_ring_not_configured` with static keys.
+   */
+  rotateKeys(): Promise<RotationOutcome>;
+  /** Reads the key ring from the store now (a no-op with static keys). */
+  refreshKeys(): Promise<void>;
+  /** Whether the cached ring is older than its refresh interval (`false` with static keys). */
+  keysRefreshDue(): boolean;
+  /** The `Cache-Control: max-age` (seconds) a JWKS endpoint sends. */
+  jwksMaxAge(): number;
+  /**
+   * The JWKS to serve, after refreshing the ring when it is due: never older than the refresh
+   * interval the schedule allows for. Serve it with `Cache-Control: max-age=${jwksMaxAge()}`.
+   */
+  currentJwks(): Promise<Jwks>;
+  /** The ring's delays, or `null` with static keys. */
+  keyRingSchedule(): KeyRingSchedule | null;
   issue(request: IssueRequest): Promise<IssuedSession>;
   renew(refreshToken: string): Promise<RenewOutcome>;
   /**
@@ -435,6 +510,94 @@ export class Verifier {
   verify<T extends object = Claims>(accessToken: string): AccessTokenClaims<T>;
   free(): void;
 }
+
+/** What `createRemoteVerifier` passes to `fetch` (a subset of `RequestInit`). */
+export interface RemoteFetchInit {
+  method: "GET";
+  headers: Record<string, string>;
+  /** An `AbortSignal`: aborted at `timeoutMs`, or once the body exceeds `maxBytes`. */
+  signal: any;
+}
+
+/** What `createRemoteVerifier` reads of a `fetch` response (a `Response` will do). */
+export interface RemoteFetchResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  /** A `ReadableStream` of bytes, read until `maxBytes + 1` and then cancelled. */
+  body: unknown;
+}
+
+/** A JWKS document as the remote verifier persists it. */
+export interface StoredJwks {
+  /** The document's text. */
+  body: string;
+  /** The response headers that set its lifetime and revalidation. */
+  headers: { "cache-control": string | null; expires: string | null; etag: string | null };
+  /** When it was fetched (epoch ms): its lifetime counts from here, not from when it is read. */
+  fetchedAt: number;
+}
+
+/**
+ * Where a remote verifier keeps the fetched document across isolates/processes: Workers KV, the
+ * Cache API, Redis... `get` resolving `null` (or rejecting) is a miss; a rejected `put` is ignored.
+ */
+export interface RemoteJwksCache {
+  get(key: string): Promise<StoredJwks | null>;
+  put(key: string, value: StoredJwks): Promise<void>;
+}
+
+export interface RemoteVerifierOptions {
+  issuer: string;
+  /** The accepted audience, or several (1 to 64). */
+  audience: string | readonly string[];
+  /** The authority's JWKS URL (http or https). */
+  jwksUrl: string;
+  /** The fetch to use (default `globalThis.fetch`). */
+  fetch?: ((input: string, init: RemoteFetchInit) => Promise<RemoteFetchResponse>) | undefined;
+  /** Abort a fetch after this many ms (default 5000): `jwks_timeout`. */
+  timeoutMs?: number | undefined;
+  /** Seconds from one fetch to an unscheduled one (unknown `kid`, retry): default 30, 1 to 3600. */
+  cooldown?: number | undefined;
+  /** Seconds past a document's lifetime that its keys still verify while fetches fail (default 3600): then `jwks_stale`. */
+  staleWindow?: number | undefined;
+  /** Floor of the lifetime taken from `Cache-Control`/`Expires` (default 30 s). */
+  minMaxAge?: number | undefined;
+  /** Ceiling of that lifetime (default 1 day). */
+  maxMaxAge?: number | undefined;
+  /** Lifetime when the response says nothing (default 300 s). */
+  defaultMaxAge?: number | undefined;
+  /** Largest accepted document in bytes (default 65536, 1 KiB to 1 MiB): `jwks_too_large`. */
+  maxBytes?: number | undefined;
+  /** Persists the fetched document so a new isolate starts with keys instead of a fetch. */
+  cache?: RemoteJwksCache | undefined;
+  /** The key under which `cache` stores the document (default `webgates-jwks:${jwksUrl}`). */
+  cacheKey?: string | undefined;
+  /** Whole seconds (default 30, at most 300). */
+  leeway?: number | undefined;
+  /** Whole seconds: refuse tokens issued longer ago than this (`token_expired`). */
+  maxTokenAge?: number | undefined;
+  /** Tokens longer than this are refused before parsing (default 8192). */
+  maxTokenBytes?: number | undefined;
+  /** Current time in epoch milliseconds (default `Date.now`). */
+  clock?: (() => number) | undefined;
+}
+
+/** A verifier over a remote JWKS that follows the authority's key rotation. */
+export interface RemoteVerifier {
+  /**
+   * The claims, or a {@link WebgatesError} with `Verifier.verify`'s codes, plus `jwks_*` when no
+   * usable document is at hand (`jwks_timeout`, `jwks_too_large`, `jwks_fetch_failed`,
+   * `jwks_bad_status`, `jwks_malformed`, `jwks_no_usable_keys`, `jwks_stale`, `jwks_unavailable`).
+   * An unknown `kid` refetches at most once per cooldown; no promise is shared between calls, so
+   * it is safe across requests on Workers.
+   */
+  verify<T extends object = Claims>(accessToken: string): Promise<AccessTokenClaims<T>>;
+  /** Releases the wasm memory now; later calls reject with `instance_freed`. */
+  free(): void;
+}
+
+/** A verifier that fetches and caches the JWKS at `jwksUrl` (see the README's "Remote verifier"). */
+export function createRemoteVerifier(options: RemoteVerifierOptions): RemoteVerifier;
 
 /** A new Ed25519 signing key (private JWK with kid = RFC 7638 thumbprint), from Web Crypto. */
 export function generateSigningKey(): PrivateJwk;

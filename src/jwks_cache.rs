@@ -340,6 +340,8 @@ impl Clock for NeverRead {
 struct Document {
     verifier: Verifier,
     etag: Option<String>,
+    /// When its response arrived (a stored document keeps its original time).
+    fetched_at: Timestamp,
     fresh_until: Timestamp,
     refresh_at: Timestamp,
     usable_until: Timestamp,
@@ -552,6 +554,61 @@ impl JwksCache {
         }
     }
 
+    /// A document a driver fetched earlier (possibly in another process) and kept in a
+    /// persistent cache, with the time `fetched_at` its response arrived: checked like a fresh
+    /// `200` response, its lifetime counted from `fetched_at`, so a new instance starts with
+    /// keys instead of fetching. It replaces the current document only if it was fetched later;
+    /// it answers no request and leaves the fetch schedule (cooldown, backoff) alone, so a
+    /// stored document past its refresh time is refetched at the next poll. A `fetched_at` in
+    /// the future (another machine's clock) counts as `now`.
+    ///
+    /// Returns [`Handled::Updated`], [`Handled::Ignored`] (not newer than the current
+    /// document), or [`Handled::Failed`]: [`JwksErrorKind::BadStatus`] for a status other than
+    /// 200, [`JwksErrorKind::Stale`] when it is past its stale bound at `now`, or the document
+    /// errors of [`JwksCache::handle_response`]. A failure changes nothing.
+    pub fn handle_stored(
+        &mut self,
+        now: Timestamp,
+        fetched_at: Timestamp,
+        response: FetchResponse,
+    ) -> Handled {
+        let fetched_at = fetched_at.min(now);
+        if self
+            .doc
+            .as_ref()
+            .is_some_and(|d| d.fetched_at >= fetched_at)
+        {
+            return Handled::Ignored;
+        }
+        if response.status != 200 {
+            return Handled::Failed(JwksErrorKind::BadStatus);
+        }
+        if response.body.len() > self.config.max_document_bytes {
+            return Handled::Failed(JwksErrorKind::TooLarge);
+        }
+        let lifetime = self.lifetime(&response, fetched_at);
+        let (keys, skipped) = match document_keys(&response.body) {
+            Ok(v) => v,
+            Err(kind) => return Handled::Failed(kind),
+        };
+        let count = keys.keys().len();
+        let Ok(verifier) = Verifier::new(self.config.verifier.clone(), keys, Arc::new(NeverRead))
+        else {
+            return Handled::Failed(JwksErrorKind::NoUsableKeys);
+        };
+        let doc = self.document(verifier, response.etag, fetched_at, lifetime);
+        if now >= doc.usable_until {
+            return Handled::Failed(JwksErrorKind::Stale);
+        }
+        let fresh_until = doc.fresh_until;
+        self.doc = Some(doc);
+        Handled::Updated {
+            keys: count,
+            skipped,
+            fresh_until,
+        }
+    }
+
     /// The driver's report that request `id` failed without a usable response.
     pub fn handle_failure(
         &mut self,
@@ -653,6 +710,7 @@ impl JwksCache {
         Document {
             verifier,
             etag,
+            fetched_at: now,
             fresh_until,
             refresh_at: fresh_until.saturating_sub(ahead),
             usable_until: fresh_until.saturating_add(self.config.stale_window),

@@ -636,3 +636,175 @@ fn the_cache_can_be_shared_across_threads() {
     shareable::<JwksCache>();
     shareable::<FetchRequest>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// handle_stored: a document kept in a persistent cache seeds a new instance
+
+const BASE: u64 = 1_800_000_000;
+
+fn fresh_cache() -> JwksCache {
+    JwksCache::new(JwksCacheConfig::new(
+        "https://auth.example/jwks",
+        VerifierConfig::new(ISS, AUD),
+    ))
+    .expect("config")
+}
+
+fn stored(doc: &str, cache_control: &str) -> FetchResponse {
+    FetchResponse::new(200, documents()[doc].clone().into_bytes()).with_cache_control(cache_control)
+}
+
+#[test]
+fn a_stored_document_verifies_at_once_and_defers_the_first_fetch_to_its_refresh_time() {
+    let mut cache = fresh_cache();
+    let fetched = Timestamp::from_secs(BASE);
+    let now = Timestamp::from_secs(BASE + 100);
+    let handled = cache.handle_stored(
+        now,
+        fetched,
+        stored("k1", "max-age=600").with_etag("\"v1\""),
+    );
+    assert_eq!(
+        handled,
+        Handled::Updated {
+            keys: 1,
+            skipped: 0,
+            fresh_until: Timestamp::from_secs(BASE + 600)
+        },
+        "the lifetime counts from the original fetch, not from now"
+    );
+    assert_eq!(
+        cache
+            .verify(&tokens(BASE)["k1"], now)
+            .expect("verifies")
+            .subject,
+        "alice"
+    );
+    assert!(
+        cache.poll_fetch(now).is_none(),
+        "no fetch while the stored document is fresh"
+    );
+    // Refreshed 30 s ahead of the original expiry, conditionally on the stored ETag.
+    let refresh = cache
+        .poll_fetch(Timestamp::from_secs(BASE + 570))
+        .expect("refresh");
+    assert_eq!(refresh.reason, FetchReason::Refresh);
+    assert_eq!(refresh.if_none_match.as_deref(), Some("\"v1\""));
+}
+
+#[test]
+fn a_stored_document_past_its_refresh_time_still_verifies_while_the_refetch_runs() {
+    let mut cache = fresh_cache();
+    let now = Timestamp::from_secs(BASE + 1000);
+    let handled = cache.handle_stored(now, Timestamp::from_secs(BASE), stored("k1", "max-age=600"));
+    assert!(matches!(handled, Handled::Updated { .. }));
+    assert!(
+        cache.verify(&tokens(BASE)["k1"], now).is_ok(),
+        "within the stale window"
+    );
+    assert_eq!(
+        cache.poll_fetch(now).expect("due").reason,
+        FetchReason::Refresh
+    );
+}
+
+#[test]
+fn a_stored_document_past_its_stale_bound_is_refused_and_changes_nothing() {
+    let mut cache = fresh_cache();
+    // 600 s lifetime + 1 h stale window, then one more second.
+    let now = Timestamp::from_secs(BASE + 600 + 3600 + 1);
+    let handled = cache.handle_stored(now, Timestamp::from_secs(BASE), stored("k1", "max-age=600"));
+    assert_eq!(handled, Handled::Failed(JwksErrorKind::Stale));
+    assert!(matches!(
+        cache.verify(&tokens(BASE)["k1"], now),
+        Err(Error::Jwks(JwksErrorKind::Unavailable))
+    ));
+    assert_eq!(
+        cache.poll_fetch(now).expect("fetch").reason,
+        FetchReason::Initial,
+        "no backoff"
+    );
+}
+
+#[test]
+fn an_older_stored_document_never_replaces_a_newer_one() {
+    let mut cache = fresh_cache();
+    let now = Timestamp::from_secs(BASE + 10);
+    let req = cache.poll_fetch(now).expect("initial");
+    let _ = cache.handle_response(now, req.id, stored("k2", "max-age=600"));
+    let older = cache.handle_stored(now, Timestamp::from_secs(BASE), stored("k1", "max-age=600"));
+    assert_eq!(older, Handled::Ignored);
+    assert!(cache.verify(&tokens(BASE)["k2"], now).is_ok());
+    assert!(cache.verify(&tokens(BASE)["k1"], now).is_err());
+    // One fetched later (another instance refetched after a rotation) does replace it.
+    let later = cache.handle_stored(
+        Timestamp::from_secs(BASE + 20),
+        Timestamp::from_secs(BASE + 15),
+        stored("k1", "max-age=600"),
+    );
+    assert!(matches!(later, Handled::Updated { .. }));
+    assert!(cache
+        .verify(&tokens(BASE)["k1"], Timestamp::from_secs(BASE + 20))
+        .is_ok());
+}
+
+#[test]
+fn a_stored_document_does_not_answer_the_fetch_in_flight() {
+    let mut cache = fresh_cache();
+    let now = Timestamp::from_secs(BASE);
+    let req = cache.poll_fetch(now).expect("initial");
+    let _ = cache.handle_stored(
+        now,
+        now.saturating_sub(Duration::from_secs(5)),
+        stored("k1", "max-age=600"),
+    );
+    assert!(cache.poll_fetch(now).is_none(), "still one fetch in flight");
+    let answer = cache.handle_response(now, req.id, stored("k2", "max-age=600"));
+    assert!(
+        matches!(answer, Handled::Updated { .. }),
+        "the in-flight answer is still taken"
+    );
+    assert!(cache.verify(&tokens(BASE)["k2"], now).is_ok());
+}
+
+#[test]
+fn a_stored_document_gets_the_checks_of_a_fetched_one() {
+    let now = Timestamp::from_secs(BASE);
+    let mut cache = fresh_cache();
+    assert_eq!(
+        cache.handle_stored(now, now, FetchResponse::new(304, Vec::new())),
+        Handled::Failed(JwksErrorKind::BadStatus)
+    );
+    assert_eq!(
+        cache.handle_stored(now, now, FetchResponse::new(200, b"[1]".to_vec())),
+        Handled::Failed(JwksErrorKind::Malformed)
+    );
+    let big = vec![b' '; DEFAULT_JWKS_MAX_BYTES + 1];
+    assert_eq!(
+        cache.handle_stored(now, now, FetchResponse::new(200, big)),
+        Handled::Failed(JwksErrorKind::TooLarge)
+    );
+    assert!(matches!(
+        cache.verify(&tokens(BASE)["k1"], now),
+        Err(Error::Jwks(JwksErrorKind::Unavailable))
+    ));
+}
+
+#[test]
+fn a_stored_fetch_time_in_the_future_counts_as_now() {
+    let mut cache = fresh_cache();
+    let now = Timestamp::from_secs(BASE);
+    let handled = cache.handle_stored(
+        now,
+        Timestamp::from_secs(BASE + 86_400),
+        stored("k1", "max-age=600"),
+    );
+    assert_eq!(
+        handled,
+        Handled::Updated {
+            keys: 1,
+            skipped: 0,
+            fresh_until: Timestamp::from_secs(BASE + 600)
+        }
+    );
+}

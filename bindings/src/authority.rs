@@ -9,12 +9,13 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use webgates_sessions::context::{ClientInfo, MAX_DEVICE_ID_LEN, MAX_IP_LEN, MAX_USER_AGENT_LEN};
 use webgates_sessions::keys::Jwk;
+use webgates_sessions::services::AuthorityBuilder;
 use webgates_sessions::services::MAX_LIST_LIMIT;
 use webgates_sessions::session::MAX_SUBJECT_LEN;
 use webgates_sessions::tokens::access::MAX_APP_CLAIMS_BYTES;
 use webgates_sessions::{
-    Authority, AuthorityConfig, FamilyId, IssueRequest, KeySet, ListRequest, PublicKey,
-    RevokeTarget, SessionId, SigningKey, Subject,
+    Authority, AuthorityConfig, FamilyId, IssueRequest, KeyRingConfig, KeySet, ListRequest,
+    MasterSecret, PublicKey, RevokeTarget, SessionId, SigningKey, Subject,
 };
 
 use crate::args::{
@@ -54,53 +55,10 @@ impl WasmAuthority {
     /// `new Authority({ issuer, audience, signingKeys, store, ... })`; see the TypeScript types.
     #[wasm_bindgen(constructor)]
     pub fn new(opts: JsValue) -> Result<WasmAuthority, JsValue> {
-        let o = options(
-            &opts,
-            "options",
-            &[
-                "issuer",
-                "audience",
-                "clientId",
-                "signingKeys",
-                "store",
-                "accessTokenTtl",
-                "refreshIdleTtl",
-                "refreshAbsoluteTtl",
-                "graceWindow",
-                "leaseTtl",
-                "leeway",
-                "renewalWindow",
-                "clock",
-                "onEvent",
-                "claimsHook",
-            ],
-        )?;
-        let mut config = AuthorityConfig::new(
-            req_string(o, "issuer", 1024)?,
-            req_string(o, "audience", 1024)?,
-        );
-        config.client_id = opt_string(o, "clientId", 1024)?;
-        if let Some(d) = opt_whole_seconds(o, "accessTokenTtl", DAY)? {
-            config.access_token_ttl = d;
-        }
-        if let Some(d) = opt_seconds(o, "refreshIdleTtl", 366.0 * DAY)? {
-            config.refresh_idle_ttl = d;
-        }
-        if let Some(d) = opt_seconds(o, "refreshAbsoluteTtl", 366.0 * DAY)? {
-            config.refresh_absolute_ttl = d;
-        }
-        if let Some(d) = opt_seconds(o, "graceWindow", DAY)? {
-            config.grace_window = d;
-        }
-        if let Some(d) = opt_seconds(o, "leaseTtl", DAY)? {
-            config.lease_ttl = d;
-        }
-        if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
-            config.leeway = d;
-        }
-        if let Some(d) = opt_seconds(o, "renewalWindow", DAY)? {
-            config.renewal_window = d;
-        }
+        let mut allowed = COMMON_OPTIONS.to_vec();
+        allowed.push("signingKeys");
+        let o = options(&opts, "options", &allowed)?;
+        let common = parse_common(o, JsValue::UNDEFINED)?;
         let keys_value = get(o, "signingKeys")?;
         let keys_array = js::array_elements(&keys_value, 100_000)
             .map_err(|_| type_error("signingKeys", "must be an array of private JWKs"))?
@@ -116,23 +74,57 @@ impl WasmAuthority {
             );
         }
         let keys = KeySet::from_signing_keys(keys).map_err(|e| core_error(&e))?;
-        let store = JsStore::new(get(o, "store")?)?;
-        let clock = Arc::new(JsClock::new(opt_function(o, "clock")?)?);
-        let events = opt_function(o, "onEvent")?;
-        let hook = opt_function(o, "claimsHook")?;
-        let mut builder = Authority::builder(config, keys, store)
-            .clock(clock.clone())
-            .random(Arc::new(WebCrypto::default()));
-        if let Some(f) = events {
-            builder = builder.events(Arc::new(JsEvents(f)));
-        }
-        let inner = builder
-            .optional_claims_hook(hook.map(JsHook))
+        let Common {
+            config,
+            store,
+            clock,
+            events,
+            hook,
+        } = common;
+        let builder = Authority::builder(config, keys, store);
+        let inner = finish_builder(builder, &clock, events, hook)
             .build()
             .map_err(|e| core_error(&e))?;
         Ok(WasmAuthority {
             inner: Rc::new(inner),
             clock,
+        })
+    }
+
+    /// `Authority.withKeyRing({ ..., keyRing: { masterSecret, ... } }, store?)` → Promise of an
+    /// authority whose keys live in a ring persisted in the store (created on first use).
+    #[wasm_bindgen(js_name = withKeyRing)]
+    pub fn with_key_ring(opts: JsValue, store: JsValue) -> Promise {
+        let parsed = (|| {
+            let mut allowed = COMMON_OPTIONS.to_vec();
+            allowed.push("keyRing");
+            let o = options(&opts, "options", &allowed)?;
+            let common = parse_common(o, store)?;
+            let ring = parse_key_ring(&get(o, "keyRing")?)?;
+            common.clock.check()?;
+            Ok::<_, JsValue>((common, ring))
+        })();
+        let (common, ring) = match parsed {
+            Ok(v) => v,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            let Common {
+                config,
+                store,
+                clock,
+                events,
+                hook,
+            } = common;
+            let builder = Authority::with_key_ring(config, ring, store);
+            let inner = finish_builder(builder, &clock, events, hook)
+                .load()
+                .await
+                .map_err(|e| core_error(&e))?;
+            Ok(JsValue::from(WasmAuthority {
+                inner: Rc::new(inner),
+                clock,
+            }))
         })
     }
 
@@ -279,6 +271,84 @@ impl WasmAuthority {
         self.inner.retire_key(&kid).map_err(|e| core_error(&e))
     }
 
+    /// `rotateKeys()` → Promise of `{ bootstrapped, published, activatesAt, dropped,
+    /// signingKid, nextRotationAt }` (times in epoch ms): advances the key ring's schedule.
+    #[wasm_bindgen(js_name = rotateKeys)]
+    pub fn rotate_keys(&self) -> Promise {
+        let inner = match self.start() {
+            Ok(i) => i,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            let r = inner.rotate_keys().await.map_err(|e| core_error(&e))?;
+            convert::to_js(&RotationJs {
+                bootstrapped: r.bootstrapped,
+                published: r.published,
+                activates_at: r.activates_at.map(|t| t.as_millis() as f64),
+                dropped: r.dropped,
+                signing_kid: r.signing_kid,
+                next_rotation_at: r.next_rotation_at.as_millis() as f64,
+            })
+        })
+    }
+
+    /// `refreshKeys()` → Promise: reads the key ring from the store now (a no-op with static keys).
+    #[wasm_bindgen(js_name = refreshKeys)]
+    pub fn refresh_keys(&self) -> Promise {
+        let inner = match self.start() {
+            Ok(i) => i,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            inner.refresh_keys().await.map_err(|e| core_error(&e))?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Whether the cached key ring is older than its refresh interval (`false` with static keys).
+    #[wasm_bindgen(js_name = keysRefreshDue)]
+    pub fn keys_refresh_due(&self) -> Result<bool, JsValue> {
+        self.clock.check()?;
+        Ok(self.inner.keys_refresh_due())
+    }
+
+    /// The `Cache-Control: max-age` (seconds) the JWKS endpoint should send.
+    #[wasm_bindgen(js_name = jwksMaxAge)]
+    pub fn jwks_max_age(&self) -> f64 {
+        self.inner.jwks_max_age().as_secs_f64()
+    }
+
+    /// `currentJwks()` → Promise of the JWKS, after refreshing the key ring when it is due: what
+    /// a JWKS endpoint serves, never older than the ring's refresh interval.
+    #[wasm_bindgen(js_name = currentJwks)]
+    pub fn current_jwks(&self) -> Promise {
+        let inner = match self.start() {
+            Ok(i) => i,
+            Err(e) => return reject(e),
+        };
+        crate::js::promise(async move {
+            if inner.keys_refresh_due() {
+                inner.refresh_keys().await.map_err(|e| core_error(&e))?;
+            }
+            convert::to_js(&inner.jwks())
+        })
+    }
+
+    /// `keyRingSchedule()` → `{ activationDelay, retirementDelay, rotationInterval, clockMargin }`
+    /// in seconds, or `null` with static keys.
+    #[wasm_bindgen(js_name = keyRingSchedule)]
+    pub fn key_ring_schedule(&self) -> Result<JsValue, JsValue> {
+        match self.inner.key_ring_schedule() {
+            None => Ok(JsValue::NULL),
+            Some(s) => convert::to_js(&ScheduleJs {
+                activation_delay: s.activation_delay.as_secs_f64(),
+                retirement_delay: s.retirement_delay.as_secs_f64(),
+                rotation_interval: s.rotation_interval.as_secs_f64(),
+                clock_margin: s.clock_margin.as_secs_f64(),
+            }),
+        }
+    }
+
     /// `renewalAdvice(accessExpiresAtMs)` → `"notNeeded" | "advised" | "required"`.
     #[wasm_bindgen(js_name = renewalAdvice)]
     pub fn renewal_advice(&self, access_expires_at: JsValue) -> Result<String, JsValue> {
@@ -300,6 +370,192 @@ impl WasmAuthority {
         }
         .to_owned())
     }
+}
+
+/// The options both constructors take.
+const COMMON_OPTIONS: [&str; 14] = [
+    "issuer",
+    "audience",
+    "clientId",
+    "store",
+    "accessTokenTtl",
+    "refreshIdleTtl",
+    "refreshAbsoluteTtl",
+    "graceWindow",
+    "leaseTtl",
+    "leeway",
+    "renewalWindow",
+    "clock",
+    "onEvent",
+    "claimsHook",
+];
+
+/// Everything but the keys, parsed from the options.
+struct Common {
+    config: AuthorityConfig,
+    store: JsStore,
+    clock: Arc<JsClock>,
+    events: Option<js_sys::Function>,
+    hook: Option<js_sys::Function>,
+}
+
+/// The common options; `store_arg` (the second argument of `withKeyRing`) replaces `store`.
+fn parse_common(o: &js_sys::Object, store_arg: JsValue) -> Result<Common, JsValue> {
+    let mut config = AuthorityConfig::new(
+        req_string(o, "issuer", 1024)?,
+        req_string(o, "audience", 1024)?,
+    );
+    config.client_id = opt_string(o, "clientId", 1024)?;
+    if let Some(d) = opt_whole_seconds(o, "accessTokenTtl", DAY)? {
+        config.access_token_ttl = d;
+    }
+    if let Some(d) = opt_seconds(o, "refreshIdleTtl", 366.0 * DAY)? {
+        config.refresh_idle_ttl = d;
+    }
+    if let Some(d) = opt_seconds(o, "refreshAbsoluteTtl", 366.0 * DAY)? {
+        config.refresh_absolute_ttl = d;
+    }
+    if let Some(d) = opt_seconds(o, "graceWindow", DAY)? {
+        config.grace_window = d;
+    }
+    if let Some(d) = opt_seconds(o, "leaseTtl", DAY)? {
+        config.lease_ttl = d;
+    }
+    if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
+        config.leeway = d;
+    }
+    if let Some(d) = opt_seconds(o, "renewalWindow", DAY)? {
+        config.renewal_window = d;
+    }
+    let in_options = get(o, "store")?;
+    let store = match (in_options.is_undefined(), store_arg.is_undefined()) {
+        (false, false) => {
+            return Err(type_error(
+                "store",
+                "is given twice (in the options and as the second argument)",
+            ))
+        }
+        (true, false) => store_arg,
+        _ => in_options,
+    };
+    let store = JsStore::new(store)?;
+    let clock = Arc::new(JsClock::new(opt_function(o, "clock")?)?);
+    Ok(Common {
+        config,
+        store,
+        clock,
+        events: opt_function(o, "onEvent")?,
+        hook: opt_function(o, "claimsHook")?,
+    })
+}
+
+/// Clock, randomness, events and the claims hook on either builder.
+fn finish_builder(
+    builder: AuthorityBuilder<JsStore>,
+    clock: &Arc<JsClock>,
+    events: Option<js_sys::Function>,
+    hook: Option<js_sys::Function>,
+) -> AuthorityBuilder<JsStore, JsHook> {
+    let mut builder = builder
+        .clock(clock.clone())
+        .random(Arc::new(WebCrypto::default()));
+    if let Some(f) = events {
+        builder = builder.events(Arc::new(JsEvents(f)));
+    }
+    builder.optional_claims_hook(hook.map(JsHook))
+}
+
+/// `keyRing: { masterSecret, rotationInterval?, jwksMaxAge?, refreshInterval?, clockMargin? }`;
+/// the core validates the ranges when the ring loads.
+fn parse_key_ring(value: &JsValue) -> Result<KeyRingConfig, JsValue> {
+    if value.is_undefined() {
+        return Err(type_error("keyRing", "is required"));
+    }
+    let o = options(
+        value,
+        "keyRing",
+        &[
+            "masterSecret",
+            "rotationInterval",
+            "jwksMaxAge",
+            "refreshInterval",
+            "clockMargin",
+        ],
+    )?;
+    let text = req_string(o, "masterSecret", 2048)?;
+    let bytes = base64url_decode(&text)
+        .ok_or_else(|| type_error("keyRing.masterSecret", "must be unpadded base64url"))?;
+    let secret = MasterSecret::new(bytes).map_err(|e| core_error(&e))?;
+    let mut ring = KeyRingConfig::new(secret);
+    let year = 366.0 * DAY;
+    if let Some(d) = opt_seconds(o, "rotationInterval", year)? {
+        ring.rotation_interval = d;
+    }
+    if let Some(d) = opt_seconds(o, "jwksMaxAge", year)? {
+        ring.jwks_max_age = d;
+    }
+    if let Some(d) = opt_seconds(o, "refreshInterval", year)? {
+        ring.refresh_interval = d;
+    }
+    if let Some(d) = opt_seconds(o, "clockMargin", year)? {
+        ring.clock_margin = d;
+    }
+    Ok(ring)
+}
+
+/// Canonical unpadded base64url (RFC 4648 §5), or `None`.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        Some(u32::from(v))
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let n = chunk.len() - 1;
+        // Canonical: the bits past the last whole byte are zero.
+        if acc & (0x00ff_ffff >> (8 * n)) != 0 {
+            return None;
+        }
+        out.extend_from_slice(&acc.to_be_bytes()[1..=n]);
+    }
+    Some(out)
+}
+
+/// What `rotateKeys` resolves to.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RotationJs {
+    bootstrapped: bool,
+    published: Option<String>,
+    activates_at: Option<f64>,
+    dropped: Vec<String>,
+    signing_kid: String,
+    next_rotation_at: f64,
+}
+
+/// What `keyRingSchedule` returns.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScheduleJs {
+    activation_delay: f64,
+    retirement_delay: f64,
+    rotation_interval: f64,
+    clock_margin: f64,
 }
 
 /// Whether an epoch-milliseconds argument is really seconds: read as seconds it lies within a day

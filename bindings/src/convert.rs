@@ -8,7 +8,8 @@ use webgates_sessions::tokens::access::AppClaims;
 use webgates_sessions::LogoutOutcome;
 use webgates_sessions::{Issued, Subject, Timestamp, VerifiedPayload};
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
+/// `obj[key] = value` (on a fresh plain object: cannot throw).
+pub fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
 }
 

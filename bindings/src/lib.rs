@@ -1,5 +1,5 @@
 //! wasm-bindgen exports of `webgates-sessions` for the npm package: `Authority`, `Verifier`,
-//! `generateSigningKey`, `runStoreConformance`, and the bridge from JS store objects, clocks,
+//! `generateSigningKey`, `JwksCache` (driven by `createRemoteVerifier`), `runStoreConformance`, and the bridge from JS store objects, clocks,
 //! hooks and event callbacks to the core's traits. Only this crate knows about JS; the core stays runtime-free.
 //!
 //! Without the default `authority` feature only `Verifier` is built: the small module a
@@ -27,6 +27,7 @@ mod errors;
 #[cfg(feature = "authority")]
 mod hook;
 mod js;
+mod jwks_cache;
 #[cfg(feature = "authority")]
 mod store;
 
@@ -44,6 +45,7 @@ use errors::{core_error, type_error};
 pub use authority::{generate_signing_key, jwks_of, public_jwk, WasmAuthority};
 #[cfg(feature = "conformance")]
 pub use conformance::{run_store_conformance, store_conformance_cases};
+pub use jwks_cache::WasmJwksCache;
 
 /// Largest accepted JWKS (object or JSON text), in UTF-16 units.
 const MAX_JWKS_BYTES: u32 = 256 * 1024;
@@ -69,6 +71,45 @@ fn audiences(value: &JsValue) -> Result<Vec<String>, JsValue> {
         .iter()
         .map(|a| string(a, "audience[]", 1024))
         .collect()
+}
+
+/// The verifier policy options `Verifier` and `JwksCache` share: `issuer`, `audience`,
+/// `leeway`, `maxTokenAge`, `maxTokenBytes`.
+fn verifier_config(o: &js_sys::Object) -> Result<VerifierConfig, JsValue> {
+    let mut config = VerifierConfig::new(req_string(o, "issuer", 1024)?, String::new());
+    config.audiences = audiences(&get(o, "audience")?)?;
+    if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
+        config.leeway = d;
+    }
+    config.max_token_age = opt_whole_seconds(o, "maxTokenAge", 366.0 * DAY)?;
+    let max = get(o, "maxTokenBytes")?;
+    if !max.is_undefined() {
+        let n = max
+            .as_f64()
+            .ok_or_else(|| type_error("maxTokenBytes", "must be a number"))?;
+        if !n.is_finite() || n.fract() != 0.0 || n < 0.0 {
+            return Err(errors::range_error(
+                "maxTokenBytes",
+                "must be a whole number",
+            ));
+        }
+        config.max_token_bytes = n as usize;
+    }
+    Ok(config)
+}
+
+/// A token argument as a string within the verifier's size bound: `token_too_large` beyond it.
+fn token_arg(token: &JsValue, max_bytes: usize) -> Result<String, JsValue> {
+    let max = u32::try_from(max_bytes).unwrap_or(u32::MAX);
+    let Some(s) = token.dyn_ref::<js_sys::JsString>() else {
+        return Err(type_error("accessToken", "must be a string"));
+    };
+    if s.length() > max {
+        return Err(core_error(&webgates_sessions::Error::Token(
+            webgates_sessions::errors::TokenErrorKind::TooLarge,
+        )));
+    }
+    string(token, "accessToken", max)
 }
 
 /// Verifies access tokens with public keys only.
@@ -97,25 +138,7 @@ impl WasmVerifier {
                 "maxTokenAge",
             ],
         )?;
-        let mut config = VerifierConfig::new(req_string(o, "issuer", 1024)?, String::new());
-        config.audiences = audiences(&get(o, "audience")?)?;
-        if let Some(d) = opt_whole_seconds(o, "leeway", DAY)? {
-            config.leeway = d;
-        }
-        config.max_token_age = opt_whole_seconds(o, "maxTokenAge", 366.0 * DAY)?;
-        let max = get(o, "maxTokenBytes")?;
-        if !max.is_undefined() {
-            let n = max
-                .as_f64()
-                .ok_or_else(|| type_error("maxTokenBytes", "must be a number"))?;
-            if !n.is_finite() || n.fract() != 0.0 || n < 0.0 {
-                return Err(errors::range_error(
-                    "maxTokenBytes",
-                    "must be a whole number",
-                ));
-            }
-            config.max_token_bytes = n as usize;
-        }
+        let config = verifier_config(o)?;
         // An object, or its JSON text as published (a Worker secret is a string): either way
         // parsed once, straight into the JWKS type.
         let jwks_value = get(o, "jwks")?;
@@ -134,16 +157,7 @@ impl WasmVerifier {
 
     /// `verify(accessToken)` → the token's claims; throws an `Error` with a `code` otherwise.
     pub fn verify(&self, token: JsValue) -> Result<JsValue, JsValue> {
-        let max = u32::try_from(self.inner.config().max_token_bytes).unwrap_or(u32::MAX);
-        let Some(s) = token.dyn_ref::<js_sys::JsString>() else {
-            return Err(type_error("accessToken", "must be a string"));
-        };
-        if s.length() > max {
-            return Err(core_error(&webgates_sessions::Error::Token(
-                webgates_sessions::errors::TokenErrorKind::TooLarge,
-            )));
-        }
-        let token = string(&token, "accessToken", max)?;
+        let token = token_arg(&token, self.inner.config().max_token_bytes)?;
         self.clock.check()?;
         let verified = self
             .inner

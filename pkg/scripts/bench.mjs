@@ -2,6 +2,7 @@
 //   node scripts/bench.mjs [--quick]        (from pkg/ or anywhere)
 // 1. bench/bench.mjs         Node: verify / sign / renew vs jose, fast-jwt, OpenAuth; size; cold start; memory
 // 2. bench/worker-bench.mjs  the example Worker in workerd (Miniflare) vs a no-auth baseline Worker
+// 3. bench/remote-verifier.mjs  createRemoteVerifier (warm) vs Verifier; fetches per unknown-kid storm
 // Results: bench/results/node.json, worker.json and summary.json (the results directory is not
 // committed). Builds the package first (scripts/build.mjs; quick when nothing changed), so the
 // figures are never those of a stale build. Exits 1 if a benchmark fails to run; missed
@@ -17,7 +18,7 @@ const t0 = performance.now();
 
 execFileSync(process.execPath, [join(pkg, "scripts/build.mjs")], { stdio: "inherit" });
 
-for (const script of ["bench/bench.mjs", "bench/worker-bench.mjs"]) {
+for (const script of ["bench/bench.mjs", "bench/worker-bench.mjs", "bench/remote-verifier.mjs"]) {
   console.log(`\n=== node ${script} ${extra.join(" ")}\n`);
   const r = spawnSync(process.execPath, [join(pkg, script), ...extra], { stdio: "inherit", cwd: pkg, timeout: 600_000 });
   if (r.status !== 0) {

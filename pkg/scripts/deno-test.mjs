@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 
 const pkg = dirname(dirname(fileURLToPath(import.meta.url)));
 const deno = join(pkg, "node_modules/.bin/deno");
-execFileSync(deno, ["test", "--unstable-kv", "--allow-read", "--allow-env", "--no-check", "test/deno/"], {
+execFileSync(deno, ["test", "--unstable-kv", "--allow-read", "--allow-env", "--allow-net=127.0.0.1", "--no-check", "test/deno/"], {
   cwd: pkg,
   stdio: "inherit",
 });

@@ -11,9 +11,11 @@ import {
   generateSigningKey as wasmGenerateSigningKey,
   publicJwk as wasmPublicJwk,
   jwks as wasmJwks,
+  JwksCache as WasmJwksCache,
 } from "../wasm/webgates_sessions_wasm.js";
 
 import { freed, verifierClass } from "./verifier-class.js";
+import { remoteVerifierFactory } from "./remote-verifier.js";
 
 export { WebgatesError, isWebgatesError } from "./errors.js";
 
@@ -24,11 +26,31 @@ export { workersKvStore } from "./stores/workers-kv.js";
 export { d1Store, d1Schema } from "./stores/d1.js";
 export { postgresStore, postgresSchema } from "./stores/pg.js";
 
+// `withKeyRing` hands a loaded wasm authority to the constructor: it passes HANDOFF (compared by
+// identity, which runs no Proxy trap) with the authority in `handoff` for that one call.
+const HANDOFF = Object.freeze({});
+let handoff;
+
 export class Authority {
   #inner;
 
   constructor(options) {
+    // `withKeyRing` hands over a loaded wasm authority through a module-private token.
+    if (options === HANDOFF) {
+      this.#inner = handoff;
+      return;
+    }
     this.#inner = new WasmAuthority(options);
+  }
+
+  /** An authority whose keys live in a key ring persisted in the store (created on first use). */
+  static async withKeyRing(options, store) {
+    handoff = await WasmAuthority.withKeyRing(options, store);
+    try {
+      return new Authority(HANDOFF);
+    } finally {
+      handoff = undefined;
+    }
   }
 
   #use() {
@@ -84,6 +106,30 @@ export class Authority {
     this.#use().retireKey(kid);
   }
 
+  async rotateKeys() {
+    return this.#use().rotateKeys();
+  }
+
+  async refreshKeys() {
+    return this.#use().refreshKeys();
+  }
+
+  keysRefreshDue() {
+    return this.#use().keysRefreshDue();
+  }
+
+  jwksMaxAge() {
+    return this.#use().jwksMaxAge();
+  }
+
+  async currentJwks() {
+    return this.#use().currentJwks();
+  }
+
+  keyRingSchedule() {
+    return this.#use().keyRingSchedule();
+  }
+
   renewalAdvice(accessExpiresAt) {
     return this.#use().renewalAdvice(accessExpiresAt);
   }
@@ -97,6 +143,9 @@ export class Authority {
 }
 
 export const Verifier = verifierClass(WasmVerifier);
+
+/** A verifier that follows a remote JWKS (see remote-verifier.js). */
+export const createRemoteVerifier = remoteVerifierFactory(WasmJwksCache);
 
 export function generateSigningKey() {
   return wasmGenerateSigningKey();

@@ -46,6 +46,15 @@ import {
 } from "webgates-sessions";
 import { runStoreConformance, storeConformanceCases, type ConformanceReport } from "webgates-sessions/conformance";
 import { Verifier as SmallVerifier, WebgatesError as SmallError, type AccessTokenClaims as SmallClaims } from "webgates-sessions/verifier";
+import { createRemoteVerifier as createSmallRemote, type RemoteJwksCache as SmallRemoteCache } from "webgates-sessions/verifier";
+import {
+  createRemoteVerifier,
+  type KeyRingAuthorityOptions,
+  type RemoteJwksCache,
+  type RemoteVerifier,
+  type RotationOutcome,
+  type StoredJwks,
+} from "webgates-sessions";
 // @ts-expect-error — the verifier-only entry point has no Authority.
 import { Authority as NoAuthority } from "webgates-sessions/verifier";
 
@@ -560,4 +569,53 @@ export async function main(): Promise<void> {
   const sameClaims: AccessTokenClaims = smallClaims;
   small.free();
   void [sameClaims, NoAuthority];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The key ring and the remote verifier.
+
+export async function keyRingAndRemote(store: SessionStore): Promise<void> {
+  const options: KeyRingAuthorityOptions = {
+    issuer: "https://auth.example",
+    audience: "api",
+    keyRing: { masterSecret: "AAAA", rotationInterval: 30 * 86400, jwksMaxAge: 300 },
+  };
+  const authority = await Authority.withKeyRing(options, store);
+  await Authority.withKeyRing({ ...options, store });
+  // @ts-expect-error — a key ring authority has no signingKeys.
+  await Authority.withKeyRing({ ...options, signingKeys: [] }, store);
+  // @ts-expect-error — the master secret is base64url text, not bytes.
+  await Authority.withKeyRing({ ...options, keyRing: { masterSecret: new Uint8Array(32) } }, store);
+  const r: RotationOutcome = await authority.rotateKeys();
+  const when: number | null = r.activatesAt;
+  const published: string | null = r.published;
+  await authority.refreshKeys();
+  const due: boolean = authority.keysRefreshDue();
+  const maxAge: number = authority.jwksMaxAge();
+  const doc: Jwks = await authority.currentJwks();
+  const delay: number | undefined = authority.keyRingSchedule()?.activationDelay;
+
+  const memory = new Map<string, StoredJwks>();
+  const cache: RemoteJwksCache = {
+    get: async (k) => memory.get(k) ?? null,
+    put: async (k, v) => void memory.set(k, v),
+  };
+  const remote: RemoteVerifier = createRemoteVerifier({
+    issuer: "https://auth.example",
+    audience: ["api", "admin"],
+    jwksUrl: "https://auth.example/.well-known/jwks.json",
+    timeoutMs: 2000,
+    cooldown: 30,
+    cache,
+  });
+  const claims: AccessTokenClaims<{ role: string }> = await remote.verify<{ role: string }>("token");
+  const role: string = claims.role;
+  // @ts-expect-error — verify is async: its result is a Promise, not the claims.
+  const notAwaited: AccessTokenClaims = remote.verify("token");
+  // @ts-expect-error — jwksUrl is required.
+  createRemoteVerifier({ issuer: "i", audience: "a" });
+  const small = createSmallRemote({ issuer: "i", audience: "a", jwksUrl: "https://a/jwks", fetch: async () => ({ status: 200, headers: { get: () => null }, body: null }) });
+  const smallCache: SmallRemoteCache = cache;
+  remote.free();
+  void [when, published, due, maxAge, doc, delay, role, notAwaited, small, smallCache];
 }

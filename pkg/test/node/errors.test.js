@@ -93,7 +93,7 @@ test("every entry point exports the same recovery", async () => {
     assert.equal(typeof entry.WebgatesError.from, "function");
     assert.equal(entry.isWebgatesError(structuredClone(throwsCode(() => new Authority({}), {}))), true);
   }
-  assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "isWebgatesError"]);
+  assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "createRemoteVerifier", "isWebgatesError"]);
   assert.deepEqual(Object.keys(conformance).sort(), ["WebgatesError", "isWebgatesError", "runStoreConformance", "storeConformanceCases"]);
   // The verifier-only module's errors are recovered the same way.
   const v = new small.Verifier({ issuer: "i", audience: "a", jwks: new Authority(base).jwks() });

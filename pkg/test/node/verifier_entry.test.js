@@ -21,7 +21,7 @@ function outcome(fn) {
 }
 
 test("the entry point exports Verifier and the error recovery only", () => {
-  assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "isWebgatesError"]);
+  assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "createRemoteVerifier", "isWebgatesError"]);
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
   assert.equal(pkg.exports["./verifier"].node, "./dist/verifier/node.js");
   assert.ok(pkg.files.includes("dist/verifier/node.js"));
