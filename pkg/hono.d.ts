@@ -54,7 +54,8 @@ export interface CookieOptions {
 }
 
 export interface AuthRoutesOptions {
-  authority: AuthorityLike;
+  /** The authority, or a function of the request context to one (a Durable Object stub per request). */
+  authority: AuthorityLike | ((c: Context) => AuthorityLike);
   /** H3.2: the origin (scheme, host, port) cookie routes accept requests from, or several. */
   origin: string | readonly string[];
   /** Verifies bearer tokens on B/sessions*; default: the authority's own `verify`, if it has one. */

@@ -194,18 +194,24 @@ export async function walkthrough(baseUrl, { insecure = false, log = console.log
   }
   r = await call("POST", `${B}/refresh`, { cookie: r1, raw: "x".repeat(5000), headers: { "content-type": "text/plain" } });
   check(errorIs(r, 413, "http_payload_too_large"), "a 5000-byte body with Content-Length → 413 http_payload_too_large");
-  const chunked = (bytes) =>
-    new ReadableStream({
-      start(ctl) {
-        const chunk = new TextEncoder().encode(`{"username":"alice","pad":"${"y".repeat(1000)}`);
-        for (let n = 0; n < bytes; n += chunk.length) ctl.enqueue(chunk);
-        ctl.close();
+  // A body without Content-Length: 5 KiB at once, then more after a pause. The server must answer
+  // 413 from the first 5 KiB (H3.3), without waiting for the rest (it may close the connection).
+  const chunked = (bytes) => {
+    const chunk = new TextEncoder().encode(`{"username":"alice","pad":"${"y".repeat(5 * 1024)}`);
+    let sent = 0;
+    return new ReadableStream({
+      async pull(ctl) {
+        if (sent > 0) await new Promise((done) => setTimeout(done, 200));
+        if (sent >= bytes) return ctl.close();
+        ctl.enqueue(chunk);
+        sent += chunk.length;
       },
     });
-  r = await call("POST", `${B}/login`, { raw: chunked(90 * 1024), headers: { "content-type": "application/json" } });
-  check(errorIs(r, 413, "http_payload_too_large"), "a 90 KiB chunked login body without Content-Length → 413");
-  r = await call("POST", `${B}/refresh`, { cookie: r1, raw: chunked(64 * 1024) });
-  check(errorIs(r, 413, "http_payload_too_large"), "a 64 KiB chunked refresh body → 413");
+  };
+  r = await call("POST", `${B}/login`, { raw: chunked(16 * 1024), headers: { "content-type": "application/json" } });
+  check(errorIs(r, 413, "http_payload_too_large"), "a 16 KiB chunked login body without Content-Length → 413");
+  r = await call("POST", `${B}/refresh`, { cookie: r1, raw: chunked(16 * 1024) });
+  check(errorIs(r, 413, "http_payload_too_large"), "a 16 KiB chunked refresh body → 413");
   r = await call("POST", `${B}/login`, { raw: "{not json", headers: { "content-type": "application/json" } });
   check(errorIs(r, 400, "http_malformed_json"), "malformed JSON → 400 http_malformed_json");
   r = await call("POST", `${B}/login`, { raw: "[1,2]", headers: { "content-type": "application/json" } });

@@ -46,7 +46,7 @@ async function refreshCookie(c, config) {
 /** The bearer's claims for B/sessions*, with the session still live (H5.4). */
 async function liveBearer(c, config) {
   const claims = await verifyBearer(c.req.raw, config.verifier, config.realm);
-  if (!(await config.authority.isActive(claims.sid))) throw unauthorized(config.realm, "session_inactive");
+  if (!(await config.authorityOf(c).isActive(claims.sid))) throw unauthorized(config.realm, "session_inactive");
   return claims;
 }
 
@@ -82,13 +82,17 @@ export function authRoutes({
   clock = Date.now,
 } = {}) {
   if (authority == null) throw new TypeError("invalid_input: authRoutes needs an `authority`");
+  // An authority, or a function of the request's context to one (a Durable Object stub is
+  // bound to its request, so a Worker makes one per request from c.env).
+  const perRequest = typeof authority === "function" && typeof authority.renew !== "function";
+  const authorityOf = perRequest ? authority : () => authority;
   if (!/^\/[A-Za-z0-9._~\-/]*[^/]$/.test(base)) throw new TypeError("invalid_input: `base` must be a path like /auth");
   if (!(Number.isInteger(bodyLimit) && bodyLimit > 0)) throw new TypeError("invalid_input: `bodyLimit` must be a positive integer");
   // Bearer routes verify with `verifier`, else with the authority's own verify (a stub's).
-  const bearerVerifier = verifier ?? (typeof authority.verify === "function" ? authority : null);
+  const bearerVerifier = verifier ?? (!perRequest && typeof authority.verify === "function" ? authority : null);
   if (bearerVerifier === null) throw new TypeError("invalid_input: authRoutes needs a `verifier` (the authority has no verify)");
   const config = {
-    authority,
+    authorityOf,
     verifier: bearerVerifier,
     origins: origins(origin),
     cookie: cookiePolicy(base, { ...cookie, insecure }),
@@ -112,7 +116,7 @@ export function authRoutes({
     guarded(async (c) => {
       const token = await refreshCookie(c, config);
       if (token === null) return json(401, { error: "http_missing_cookie" }); // H2.5
-      const r = await authority.renew(token);
+      const r = await authorityOf(c).renew(token);
       const cleared = { "set-cookie": config.cookie.clear() };
       switch (r.outcome) {
         case "renewed":
@@ -137,7 +141,7 @@ export function authRoutes({
       const cleared = { "set-cookie": config.cookie.clear() }; // H2.3: on any outcome
       if (token === null) return json(204, null, cleared); // H2.5: idempotent
       // Proof of possession: the token itself, not a session id (H1).
-      const r = await authority.logout(token);
+      const r = await authorityOf(c).logout(token);
       switch (r.outcome) {
         case "loggedOut":
           return json(204, null, cleared);
@@ -159,7 +163,7 @@ export function authRoutes({
       const limitParam = c.req.query("limit");
       const limit = limitParam === undefined ? 100 : /^\d{1,3}$/.test(limitParam) ? Number(limitParam) : NaN;
       if (!(limit >= 1 && limit <= 100)) return json(400, { error: "invalid_input" }); // H6.1
-      const page = await authority.listSessions(claims.sub, { limit, cursor: c.req.query("cursor") ?? null });
+      const page = await authorityOf(c).listSessions(claims.sub, { limit, cursor: c.req.query("cursor") ?? null });
       return json(200, { sessions: page.sessions.map((s) => sessionJson(s, claims.sid)), cursor: page.cursor ?? null });
     }),
   );
@@ -172,7 +176,7 @@ export function authRoutes({
       let revoked;
       try {
         // H6.2: owner-checked; another subject's session answers as an unknown one.
-        revoked = await authority.revoke({ sessionId: c.req.param("id"), subject: claims.sub });
+        revoked = await authorityOf(c).revoke({ sessionId: c.req.param("id"), subject: claims.sub });
       } catch (err) {
         if (errorResponse(err).status !== 400) throw err;
         revoked = false; // not a session id at all: unknown
@@ -184,7 +188,8 @@ export function authRoutes({
 
   app.get(
     "/.well-known/jwks.json",
-    guarded(async () => {
+    guarded(async (c) => {
+      const authority = authorityOf(c);
       // H1.3: a persisted key ring is refreshed when due before the document is served.
       if (typeof authority.keysRefreshDue === "function" && (await authority.keysRefreshDue())) {
         await authority.refreshKeys();
@@ -223,7 +228,7 @@ export async function issueSession(c, subject, { auth, claims, client, refreshId
     const ip = clientAddress(c, config.trustedIpHeader);
     const ua = c.req.header("user-agent");
     const info = { ...(ua && { userAgent: ua.slice(0, 256) }), ...(ip && { ip }), ...client };
-    const s = await config.authority.issue({ subject, claims, client: info, refreshIdleTtl, refreshAbsoluteTtl });
+    const s = await config.authorityOf(c).issue({ subject, claims, client: info, refreshIdleTtl, refreshAbsoluteTtl });
     return tokenResponse(config, s);
   } catch (err) {
     return errorResponse(err); // H4.3: a bad subject → 400 invalid_input
