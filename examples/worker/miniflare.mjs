@@ -12,7 +12,7 @@ const fromPkg = createRequire(join(root, "pkg/package.json"));
 const load = async (name) => import(pathToFileURL(fromPkg.resolve(name)).href);
 
 /** Miniflare options for `scriptPath` (default worker.js) bundled, with the example's bindings. */
-export async function workerOptions({ scriptPath = join(here, "worker.js"), bindings = {}, port, host = "127.0.0.1", durableObjects } = {}) {
+export async function workerOptions({ scriptPath = join(here, "worker.js"), bindings = {}, port, host = "127.0.0.1", durableObjects, loginLimit = 10 } = {}) {
   const esbuild = await load("esbuild");
   const out = join(dirname(scriptPath), "bundle.js"); // never written: the module's name in workerd
   const wasmPaths = [];
@@ -45,7 +45,7 @@ export async function workerOptions({ scriptPath = join(here, "worker.js"), bind
     ],
     modulesRoot: root,
     durableObjects: durableObjects ?? { AUTHORITY: { className: "SessionAuthority", useSQLite: true } }, // as wrangler.toml
-    ratelimits: { LOGIN_LIMITER: { simple: { limit: 10, period: 60 } } }, // as wrangler.toml
+    ratelimits: { LOGIN_LIMITER: { simple: { limit: loginLimit, period: 60 } } }, // as wrangler.toml (10)
     bindings: {
       ISSUER: "https://auth.webgates.example",
       AUDIENCE: "webgates-demo",
