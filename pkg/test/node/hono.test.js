@@ -126,3 +126,42 @@ test("H7.1: the in-memory limiter allows `limit` per key per period, then 429 un
   now += 60_000;
   assert.equal((await limiter.limit({ key: "subject:bob" })).success, true);
 });
+
+test("H3.3: a 90 MiB body without Content-Length is refused after at most the cap and one chunk read", async () => {
+  const { app } = demoApp({ origin: ORIGIN });
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  let pulled = 0;
+  const body = new ReadableStream({
+    pull(ctl) {
+      if (pulled >= 90 * 1024 * 1024) return ctl.close();
+      pulled += chunk.byteLength;
+      ctl.enqueue(chunk);
+    },
+  });
+  const res = await app.request("/auth/login", { ...post("/auth/login", { "content-type": "application/json" }, body), duplex: "half" });
+  assert.equal(res.status, 413);
+  assert.deepEqual(await res.json(), { error: "http_payload_too_large" });
+  assert.ok(pulled <= 4096 + 2 * chunk.byteLength, `read ${pulled} bytes of the body`);
+});
+
+test("H3.3: a declared Content-Length over the limit is refused without reading the body", async () => {
+  const { app } = demoApp({ origin: ORIGIN });
+  let pulled = 0;
+  const body = new ReadableStream({
+    pull(ctl) {
+      pulled += 1;
+      ctl.enqueue(new Uint8Array(10));
+      ctl.close();
+    },
+  });
+  const request = new Request("http://x/auth/refresh", {
+    method: "POST",
+    headers: { origin: ORIGIN, "content-length": "5000" },
+    body,
+    duplex: "half",
+  });
+  const res = await app.fetch(request);
+  assert.equal(res.status, 413);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  assert.ok(pulled <= 1, "the body was not read"); // a stream may pull once on creation
+});
