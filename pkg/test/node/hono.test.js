@@ -165,3 +165,34 @@ test("H3.3: a declared Content-Length over the limit is refused without reading 
   assert.equal(res.headers.get("cache-control"), "no-store");
   assert.ok(pulled <= 1, "the body was not read"); // a stream may pull once on creation
 });
+
+test("H4.1: a renewal meeting another's lease → 503 lease_held with Retry-After in whole seconds, the cookie kept", async () => {
+  let release;
+  let entered;
+  const gate = new Promise((done) => (release = done));
+  const inHook = new Promise((done) => (entered = done));
+  const authority = new Authority({
+    issuer: "https://i.test",
+    audience: "a",
+    signingKeys: [generateSigningKey()],
+    store: new MemoryStore(),
+    leaseTtl: 10,
+    claimsHook: async (_session, claims) => {
+      entered();
+      await gate; // the first renewal holds its lease here
+      return claims;
+    },
+  });
+  const { app } = secureApp({ authority });
+  const login = await app.request("/auth/login?user=alice", post());
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  const first = app.request("/auth/refresh", post("/auth/refresh", { cookie }));
+  await inHook;
+  const second = await app.request("/auth/refresh", post("/auth/refresh", { cookie }));
+  release();
+  assert.equal(second.status, 503);
+  assert.deepEqual(await second.json(), { error: "lease_held" });
+  assert.match(second.headers.get("retry-after"), /^[1-9]\d*$/);
+  assert.equal(second.headers.get("set-cookie"), null);
+  assert.equal((await first).status, 200);
+});
