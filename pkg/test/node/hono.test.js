@@ -196,3 +196,28 @@ test("H4.1: a renewal meeting another's lease → 503 lease_held with Retry-Afte
   assert.equal(second.headers.get("set-cookie"), null);
   assert.equal((await first).status, 200);
 });
+
+test("H7.2: the client address is the socket peer unless a trusted header is named; an unnamed X-Forwarded-For is ignored", async () => {
+  const server = await serve((url) => demoApp({ origin: url }).app);
+  try {
+    const login = await fetch(`${server.url}/auth/login`, {
+      method: "POST",
+      headers: { origin: server.url, "content-type": "application/json", "x-forwarded-for": "198.51.100.7" },
+      body: JSON.stringify({ username: "alice", password: "correct-horse" }),
+    });
+    assert.equal(login.status, 200);
+    const { access_token: token } = await login.json();
+    const list = await (await fetch(`${server.url}/auth/sessions`, { headers: { authorization: `Bearer ${token}` } })).json();
+    assert.equal(list.sessions[0].client.ip, "127.0.0.1");
+  } finally {
+    await server.close();
+  }
+  const { authority } = secureApp();
+  const auth = authRoutes({ authority, verifier: { verify: (t) => ({ sub: "alice", sid: t }) }, origin: ORIGIN, trustedIpHeader: "X-Forwarded-For" });
+  const app = new Hono().route("/", auth);
+  app.post("/login", (c) => issueSession(c, "alice", { auth }));
+  const res = await app.request("/login", post("/login", { "x-forwarded-for": "203.0.113.1, 192.0.2.9" }));
+  const { session_id: sid } = await res.json();
+  const [mine] = (await authority.listSessions("alice")).sessions.filter((s) => s.sessionId === sid);
+  assert.equal(mine.client.ip, "192.0.2.9", "the last hop, the one the trusted proxy appended");
+});
