@@ -131,3 +131,21 @@ export function authorityObject<Ctx, Env>(
   DurableObject: abstract new (ctx: Ctx, env: Env) => object,
   create: (ctx: Ctx, env: Env) => AuthorityLike,
 ): new (ctx: Ctx, env: Env) => AuthorityLike & { jwksMaxAge(): MaybePromise<number> };
+
+/**
+ * H7.1 exactly on the edge: a Durable Object class counting attempts per key in memory (default 10
+ * per 60 s); bind it and pass {@link durableObjectLimiter} of its namespace to `loginThrottle`.
+ */
+export function limiterObject<Ctx, Env>(
+  DurableObject: abstract new (ctx: Ctx, env: Env) => object,
+  options?: { limit?: number | undefined; period?: number | undefined },
+): new (ctx: Ctx, env: Env) => RateLimiter;
+
+/** A Durable Object namespace's shape as `durableObjectLimiter` uses it. */
+export interface LimiterNamespace {
+  idFromName(name: string): unknown;
+  get(id: never): RateLimiter;
+}
+
+/** The limiter over a namespace of {@link limiterObject}: one object per key. */
+export function durableObjectLimiter(namespace: LimiterNamespace): RateLimiter;

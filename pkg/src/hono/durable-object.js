@@ -2,6 +2,7 @@
 // the authority's async methods, so authRoutes({ authority: stub }) takes it as it is. Pass
 // `DurableObject` from "cloudflare:workers" (this module imports nothing workerd-only). RPC
 // keeps an error's message but drops its `code`; the layer reads it back (WebgatesError.from).
+import { memoryLimiter } from "./throttle.js";
 
 /**
  * A Durable Object class (extend it and export it) whose RPC methods are the authority's:
@@ -48,4 +49,25 @@ export function authorityObject(DurableObject, create) {
       return this.#authority.refreshKeys?.();
     }
   };
+}
+
+/**
+ * H7.1 on the edge, exactly: a Durable Object class counting login attempts per key in memory
+ * (`limit` per `period` seconds), one object per key through {@link durableObjectLimiter}. An
+ * evicted object forgets its counts, which only an idle key lets happen. The Workers
+ * rate-limiting binding is the cheaper, approximate alternative (its `limit` is the same shape).
+ */
+export function limiterObject(DurableObject, { limit = 10, period = 60 } = {}) {
+  return class LimiterObject extends DurableObject {
+    #limiter = memoryLimiter({ limit, period });
+
+    limit(options) {
+      return this.#limiter.limit(options);
+    }
+  };
+}
+
+/** The limiter for `loginThrottle` over a namespace of {@link limiterObject}: one object per key. */
+export function durableObjectLimiter(namespace) {
+  return { limit: ({ key }) => namespace.get(namespace.idFromName(key)).limit({ key }) };
 }

@@ -4,4 +4,4 @@
 export { authRoutes, issueSession, loginBody } from "./routes.js";
 export { requireAuth } from "./bearer.js";
 export { loginThrottle, memoryLimiter, clientAddress } from "./throttle.js";
-export { authorityObject } from "./durable-object.js";
+export { authorityObject, durableObjectLimiter, limiterObject } from "./durable-object.js";

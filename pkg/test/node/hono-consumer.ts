@@ -7,6 +7,8 @@ import {
   authRoutes,
   authorityObject,
   clientAddress,
+  durableObjectLimiter,
+  limiterObject,
   issueSession,
   loginBody,
   loginThrottle,
@@ -53,6 +55,12 @@ const SessionAuthority = authorityObject(DurableObject, (_ctx, _env: { KEY: stri
 declare const stub: InstanceType<typeof SessionAuthority>;
 const viaStub: AuthorityLike = stub;
 authRoutes({ authority: viaStub, verifier, origin: ["https://a.example", "https://b.example"], insecure: true, realm: "i" });
+
+// The exact edge limiter: a Durable Object per key.
+const Limiter = limiterObject(DurableObject, { limit: 5, period: 60 });
+declare const limiterNamespace: { idFromName(name: string): string; get(id: string): InstanceType<typeof Limiter> };
+const exact: RateLimiter = durableObjectLimiter(limiterNamespace);
+void exact;
 
 // @ts-expect-error origin is required
 authRoutes({ authority, verifier });
