@@ -221,3 +221,32 @@ test("H7.2: the client address is the socket peer unless a trusted header is nam
   const [mine] = (await authority.listSessions("alice")).sessions.filter((s) => s.sessionId === sid);
   assert.equal(mine.client.ip, "192.0.2.9", "the last hop, the one the trusted proxy appended");
 });
+
+test("H1.3: with a key ring (issue 13's methods) the JWKS is refreshed when due before it is served, max-age from jwksMaxAge", async () => {
+  // The real Authority plus the key-ring methods of Authority.withKeyRing (branch h13-remote),
+  // recording their order: the layer only calls them.
+  const { authority } = secureApp();
+  const calls = [];
+  let due = true;
+  const ring = {
+    renew: (t) => authority.renew(t),
+    logout: (t) => authority.logout(t),
+    revoke: (t) => authority.revoke(t),
+    isActive: (s) => authority.isActive(s),
+    listSessions: (s, p) => authority.listSessions(s, p),
+    issue: (r) => authority.issue(r),
+    jwks: () => (calls.push("jwks"), authority.jwks()),
+    jwksMaxAge: () => 120,
+    keysRefreshDue: () => (calls.push(`due:${due}`), due),
+    refreshKeys: async () => {
+      calls.push("refresh");
+      due = false;
+    },
+  };
+  const { app } = secureApp({ authority: ring });
+  const first = await app.request("/.well-known/jwks.json");
+  assert.equal(first.headers.get("cache-control"), "public, max-age=120");
+  assert.deepEqual((await first.json()).keys, authority.jwks().keys);
+  await app.request("/.well-known/jwks.json");
+  assert.deepEqual(calls, ["due:true", "refresh", "jwks", "due:false", "jwks"]);
+});
