@@ -5,7 +5,7 @@
 //
 //   node scripts/pack-test.mjs
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +74,8 @@ try {
     "wasm/webgates_sessions_conformance.js",
     "wasm/webgates_sessions_conformance_bg.wasm",
     "bin/webgates-sessions.mjs",
+    "hono.d.ts",
+    "src/hono/index.js",
   ]) {
     check(files.includes(required), `tarball contains ${required}`);
   }
@@ -82,6 +84,12 @@ try {
     check(hits.length === 0, `tarball has no ${forbidden} ${hits.length ? JSON.stringify(hits) : ""}`);
   }
 
+  // Hono is an optional peer dependency: nothing outside src/hono may import it.
+  const honoImporters = files.filter(
+    (f) => f.endsWith(".js") && !f.startsWith("src/hono/") && /from ["']hono(\/[^"']*)?["']/.test(readFileSync(join(pkgDir, f), "utf8")),
+  );
+  check(honoImporters.length === 0, `only src/hono imports hono ${honoImporters.length ? JSON.stringify(honoImporters) : ""}`);
+
   // 2. A consumer project that depends on nothing but the tarball.
   const app = join(work, "consumer");
   run("mkdir", ["-p", app], work);
@@ -89,6 +97,9 @@ try {
   run(npm, ["install", "--offline", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache"), tgz], app);
   check(existsSync(join(app, "node_modules/webgates-sessions/package.json")), "tarball installed offline");
   check(!existsSync(join(app, "node_modules/webgates-sessions/node_modules")), "no nested node_modules");
+  // The peer dependency, offline: packed from pkg/node_modules/hono, for webgates-sessions/hono.
+  const hono = JSON.parse(run(npm, ["pack", "--json", "--pack-destination", work, join(pkgDir, "node_modules/hono")], work))[0];
+  run(npm, ["install", "--offline", "--no-audit", "--no-fund", "--cache", join(work, "npm-cache"), join(work, hono.filename)], app);
 
   // 3. Plain Node ESM, importing by package name (the "node" export condition).
   writeFileSync(
@@ -124,11 +135,22 @@ const report = await runStoreConformance(new MemoryStore(), "packed");
 assert.deepEqual(report.failed, []);
 assert.deepEqual(report.passed, storeConformanceCases().map((c) => c.name));
 try { new Authority({ issuer: "x" }); } catch (e) { assert.equal(WebgatesError.from(structuredClone(e))?.code, "invalid_input"); }
+const { Hono } = await import("hono");
+const { authRoutes, issueSession, requireAuth } = await import("webgates-sessions/hono");
+const auth = authRoutes({ authority, verifier, origin: "https://app.example" });
+const web = new Hono().route("/", auth);
+web.post("/auth/login", (c) => issueSession(c, "packed-user", { auth }));
+web.get("/me", requireAuth({ verifier }), (c) => c.json(c.var.claims));
+const issued = await web.request("/auth/login", { method: "POST", headers: { origin: "https://app.example" } });
+assert.equal(issued.status, 200);
+assert.match(issued.headers.get("set-cookie"), /^__Secure-wg_refresh=/);
+const me = await web.request("/me", { headers: { authorization: "Bearer " + (await issued.json()).access_token } });
+assert.equal((await me.json()).sub, "packed-user");
 console.log("smoke ok");
 `,
   );
   const out = run(process.execPath, ["smoke.mjs"], app);
-  check(out.includes("smoke ok"), "import 'webgates-sessions', '/verifier' and '/conformance' by name: issue, renew, verify, run the store suite");
+  check(out.includes("smoke ok"), "import 'webgates-sessions', '/verifier', '/conformance' and '/hono' by name: issue, renew, verify, run the store suite, serve the routes");
 
   // 3b. The packed command line, as `npx webgates-sessions` runs it (offline: the installed bin).
   const bin = join(app, "node_modules/.bin/webgates-sessions");

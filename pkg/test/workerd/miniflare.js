@@ -35,17 +35,4 @@ export function startHarness() {
   });
 }
 
-/** The example Worker (examples/worker/worker.js) with STORE = "do" or "kv". */
-export function startExample(store) {
-  return new Miniflare({
-    modules: true,
-    scriptPath: fileURLToPath(new URL("../../../examples/worker/worker.js", import.meta.url)),
-    modulesRoot: repoRoot,
-    modulesRules,
-    kvNamespaces: ["SESSIONS"],
-    // SQLite-backed, as examples/worker/wrangler.toml deploys it (new_sqlite_classes).
-    durableObjects: { AUTHORITY: { className: "SessionAuthority", useSQLite: true } },
-    bindings: { SIGNING_KEY: signingKeyJson(), STORE: store },
-    compatibilityDate: "2025-01-01",
-  });
-}
+// The example Worker is started by examples/worker/miniflare.mjs (bundled: it imports hono).
