@@ -141,7 +141,9 @@ export async function walkthrough(baseUrl, { insecure = false, log = console.log
 
   section("Login (the application's route) and the refresh cookie (H2, H4.1)");
   r = await call("POST", `${B}/login`, { body: { ...ALICE, password: "wrong" } });
-  check(r.status === 401 && r.cookie === null, "a wrong password → 401, no cookie");
+  check(errorIs(r, 401, "http_invalid_credentials") && r.cookie === null, "H1.4 a wrong password → 401 http_invalid_credentials, no cookie");
+  r = await call("POST", `${B}/login`, { body: { username: "mallory", password: "wrong" } });
+  check(errorIs(r, 401, "http_invalid_credentials") && r.cookie === null, "H1.4 an unknown user → the same 401");
   const a = await login(ALICE, "login");
   check(cookieName !== null && (insecure || cookieName.startsWith("__Secure-") || cookieName.startsWith("__Host-")), `H2.2 cookie name ${cookieName}`);
   check(a.maxAge > 0, "H2.1 Max-Age > 0");

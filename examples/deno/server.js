@@ -31,7 +31,7 @@ export function createApp({ kv, signingKey, origin, insecure = false, issuer = "
     const { username, password } = await loginBody(c, { auth });
     await loginThrottle(c, username, { limiter }); // per subject and per socket peer (H7.2)
     if (typeof username !== "string" || !Object.hasOwn(USERS, username) || USERS[username] !== password) {
-      return c.json({ error: "invalid_credentials" }, 401, { "cache-control": "no-store" });
+      return c.json({ error: "http_invalid_credentials" }, 401, { "cache-control": "no-store" });
     }
     return issueSession(c, username, { auth });
   });

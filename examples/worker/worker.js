@@ -35,7 +35,7 @@ function build(env) {
     const { username, password } = await loginBody(c, { auth });
     await loginThrottle(c, username, { limiter: c.env.LOGIN_LIMITER, trustedIpHeader: "CF-Connecting-IP" });
     if (typeof username !== "string" || !Object.hasOwn(USERS, username) || USERS[username] !== password) {
-      return c.json({ error: "invalid_credentials" }, 401, { "cache-control": "no-store" });
+      return c.json({ error: "http_invalid_credentials" }, 401, { "cache-control": "no-store" });
     }
     return issueSession(c, username, { auth });
   });

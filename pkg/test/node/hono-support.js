@@ -57,7 +57,7 @@ export function demoApp({ origin, insecure = true, authority, limiter = memoryLi
   app.post("/auth/login", async (c) => {
     const { username, password } = await loginBody(c, { auth });
     await loginThrottle(c, username, { limiter });
-    if (USERS[username] === undefined || USERS[username] !== password) return c.json({ error: "invalid_credentials" }, 401, { "cache-control": "no-store" });
+    if (USERS[username] === undefined || USERS[username] !== password) return c.json({ error: "http_invalid_credentials" }, 401, { "cache-control": "no-store" });
     return issueSession(c, username, { auth });
   });
   app.get("/me", requireAuth({ verifier, realm: issuer }), (c) => c.json({ claims: c.var.claims }));
