@@ -80,7 +80,8 @@ step "package tests: Node, Deno (real Deno KV), workerd (Miniflare), TypeScript 
 step "npm pack, install the tarball into a fresh consumer, import by name"
 (cd pkg && node scripts/pack-test.mjs)
 
-step "main job walkthrough (docs/HTTP.md) against the example Worker in workerd and the Deno example"
+step "main job walkthrough (docs/HTTP.md) against the example Worker in workerd, the Deno example and the axum example"
 WEBGATES_SKIP_BUILD=1 scripts/demo.sh worker --exit | tail -n 2
 WEBGATES_SKIP_BUILD=1 scripts/demo.sh deno --exit | tail -n 2
-echo "ok: the walkthrough passed against the Worker and Deno examples"
+scripts/demo.sh axum --exit | tail -n 2
+echo "ok: the walkthrough passed against the Worker, Deno and axum examples"
