@@ -718,13 +718,7 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         let absolute_expiry = now.saturating_add(plan.absolute_ttl);
         let family_id = match plan.family {
             IssueFamily::Join(family) => {
-                self.join_family(
-                    family,
-                    family_read,
-                    &request.subject,
-                    absolute_expiry,
-                    &mut puts,
-                )?;
+                self.join_family(family_read, &request.subject, absolute_expiry, &mut puts)?;
                 family
             }
             IssueFamily::New(family) => {
@@ -815,7 +809,6 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
     /// would end first (a write pushed onto `puts`, ahead of the session's).
     fn join_family(
         &self,
-        family: FamilyId,
         read: Option<Stored<FamilyRecord>>,
         subject: &Subject,
         expiry: Timestamp,
