@@ -107,10 +107,11 @@ pub struct StoreGuarantees {
     /// The largest value in bytes the backend accepts, or `None` for no limit below the 64 KiB
     /// the contract asks for ([`MIN_VALUE_LIMIT`]).
     pub max_value_len: Option<usize>,
-    /// [`Store::put_many`] writes all of a batch or none of it (one SQL statement or
-    /// transaction, one Redis script on one server). `false` (the default): only the order is
-    /// promised, so after a failure a prefix of the batch may have landed. The authority does not
-    /// depend on it: its batches are ordered so that any prefix is safe.
+    /// A [`Store::put_many`] that fails with an error wrote nothing (one SQL statement or
+    /// transaction). A conflict still leaves the items before it written, as the contract says.
+    /// `false` (the default): only the order is promised, so after an error any prefix of the
+    /// batch may have landed. The authority does not depend on it: its batches are ordered so
+    /// that any prefix is safe.
     pub atomic_put_many: bool,
 }
 
@@ -153,7 +154,7 @@ impl StoreGuarantees {
         self
     }
 
-    /// The same guarantees, saying whether [`Store::put_many`] is all-or-nothing.
+    /// The same guarantees, saying whether a failed [`Store::put_many`] wrote nothing.
     pub const fn with_atomic_put_many(mut self, atomic: bool) -> Self {
         self.atomic_put_many = atomic;
         self
