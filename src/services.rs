@@ -345,12 +345,14 @@ struct KeyState {
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
 /// lists sessions, and verifies its own access tokens.
 ///
-/// Store calls (one round trip each on a network store whose [`Store::get_many`] batches):
-/// a renewal reads the session, then its family and subject in one `get_many`, then writes the
-/// session once (twice with a claims hook: lease, then rotation); an issue reads the subject
-/// (and, joining a family, the family in the same `get_many`) and writes the family, the
-/// session and its index entry; [`Authority::is_active`] reads at most twice. Two reads are
-/// the floor for a renewal: the token names only its session, whose record names the rest.
+/// Store calls (one round trip each on a network store whose [`Store::get_many`] and
+/// [`Store::put_many`] batch): an issue reads the subject (and, joining a family, the family in
+/// the same `get_many`), then writes the subject's extension when needed, the family, the
+/// session and its index entry in one `put_many` (2 round trips); a renewal reads the session,
+/// then its family and subject in one `get_many`, then writes the session once (3; twice with a
+/// claims hook: lease, then rotation); [`Authority::is_active`] reads at most twice. Two reads
+/// are the floor for a renewal: the token names only its session, whose record names the rest
+/// (docs/ARCHITECTURE.md §4.6 says what two round trips would take).
 ///
 /// # Example
 ///
