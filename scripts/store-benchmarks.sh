@@ -15,6 +15,8 @@ scripts/engines.sh run cargo test -q -p webgates-sessions-stores-tests --test me
 
 rows=$(grep '^STORES|' "$out" | awk -F'|' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $2, $4, $5, $3, $6, $7, $8, $9 }')
 [ -n "$rows" ] || { echo "store-benchmarks: no STORES lines in the output" >&2; exit 1; }
+peers=$(grep '^PEER|' "$out" | awk -F'|' '{ printf "| %s | %s | %s |\n", $2, $3, $4 }')
+[ -n "$peers" ] || { echo "store-benchmarks: no PEER lines in the output" >&2; exit 1; }
 
 section=$(mktemp)
 cat >"$section" <<MD
@@ -25,7 +27,8 @@ Measured $(date -u +%Y-%m-%d) by \`scripts/store-benchmarks.sh\` (stores/tests/t
 engines on 127.0.0.1 from \`scripts/engines.sh\` (PostgreSQL and Redis from the OS packages,
 a three-node Redis Cluster without replicas, SQLite in WAL mode on a temporary file). Store
 calls are counted on the real store (one round trip each; on Redis Cluster the renewal's
-\`get_many\` is two pipelines sent concurrently, one per slot). Latency is p50 / p99 of 400
+\`get_many\` is two pipelines sent concurrently, one per slot, and the issue's \`put_many\` three
+scripts in order, one per slot). Latency is p50 / p99 of 400
 operations; throughput is those operations over the wall time, at 1 client and at 16
 concurrent clients sharing one authority (a pool of 16 connections on the SQL engines, one
 multiplexed connection on Redis). Each renewal rotates; the floor is one bare compare-and-set
@@ -35,7 +38,17 @@ on the same engine, one client.
 |---|---|---|---|---|---|---|---|
 $rows
 
-tower-sessions' stores (load + save of a session) as a peer row: not measured yet.
+The peer: tower-sessions' own stores on the same engines (tower-sessions-sqlx-store 0.15 on
+SQLite and PostgreSQL, tower-sessions-redis-store 0.16 over fred on Redis; none for Redis
+Cluster), doing what its middleware does for a request that changes a session: a \`load\` and a
+\`save\` of the whole record (two round trips), 400 of them at 1 and 16 clients, each client on
+its own session. Last writer wins there (no compare-and-set, no rotation, no replay detection),
+so it is the cost of a plain session store rather than an equal; compare it with the renewal
+(three round trips, a compare-and-set) and the floor above.
+
+| engine | tower-sessions load + save, 1 client | load + save, 16 clients |
+|---|---|---|
+$peers
 <!-- stores:end -->
 MD
 

@@ -36,7 +36,7 @@ use crate::session::{
 use sha2::{Digest, Sha256};
 
 use crate::errors::StoreError;
-use crate::store::{Expect, PutOutcome, Store, Version};
+use crate::store::{Expect, Put, PutOutcome, Store, Version};
 
 /// Most store pages one [`Repository::indexed_sessions`] call reads. A backend may return empty
 /// pages that still carry a cursor (KV-style list APIs do); they are paged past up to this bound.
@@ -300,6 +300,19 @@ fn checked_subject(
     }
 }
 
+/// What a batch of writes ([`Repository::write_all`]) came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Every item was written.
+    Written,
+    /// The item at this index lost its compare-and-set: it and every item after it were not
+    /// written; the items before it were.
+    Conflict {
+        /// The index of the item that did not hold.
+        at: usize,
+    },
+}
+
 /// Typed access to the records of one store.
 #[derive(Debug)]
 pub struct Repository<S> {
@@ -339,21 +352,98 @@ impl<S: Store> Repository<S> {
         stored(self.store.get(key).await?)
     }
 
-    /// Writes `record` if `expect` holds; `Ok(None)` on a conflict.
-    async fn write<T: Record>(
-        &self,
-        key: &str,
-        record: &T,
-        expect: Expect,
-        expires: Timestamp,
-    ) -> Result<Option<Version>> {
+    /// One write; `Ok(None)` on a conflict.
+    async fn put_one(&self, put: Put) -> Result<Option<Version>> {
         match self
             .store
-            .put(key, encode(record)?, expect, Some(expires))
+            .put(&put.key, put.value, put.expect, put.expires)
             .await?
         {
             PutOutcome::Written(v) => Ok(Some(v)),
             PutOutcome::Conflict => Ok(None),
+        }
+    }
+
+    /// The write of a session record (TTL hint: its absolute expiry), for [`Self::write_all`].
+    ///
+    /// # Errors
+    /// [`Error::CorruptRecord`] if it cannot be encoded.
+    pub fn session_put(&self, record: &SessionRecord, expect: Expect) -> Result<Put> {
+        Ok(Put {
+            key: session_key(record.sid),
+            value: encode(record)?,
+            expect,
+            expires: Some(record.absolute_expiry),
+        })
+    }
+
+    /// The write of a family record (TTL hint: the latest expiry of its sessions).
+    ///
+    /// # Errors
+    /// [`Error::CorruptRecord`] if it cannot be encoded.
+    pub fn family_put(&self, record: &FamilyRecord, expect: Expect) -> Result<Put> {
+        Ok(Put {
+            key: family_key(record.family),
+            value: encode(record)?,
+            expect,
+            expires: Some(record.expires_at),
+        })
+    }
+
+    /// The write of a subject record with the given TTL hint.
+    ///
+    /// # Errors
+    /// [`Error::CorruptRecord`] if it cannot be encoded.
+    pub fn subject_put(
+        &self,
+        record: &SubjectRecord,
+        expect: Expect,
+        expires: Timestamp,
+    ) -> Result<Put> {
+        Ok(Put {
+            key: self.subject_key(&record.subject),
+            value: encode(record)?,
+            expect,
+            expires: Some(expires),
+        })
+    }
+
+    /// The write of a session's index entry (unconditional; TTL hint: the session's absolute
+    /// expiry).
+    ///
+    /// # Errors
+    /// [`Error::CorruptRecord`] if it cannot be encoded.
+    pub fn index_put(&self, record: &SessionRecord) -> Result<Put> {
+        let entry = IndexEntry {
+            v: RECORD_VERSION,
+            sid: record.sid,
+        };
+        Ok(Put {
+            key: self.index_key(record),
+            value: encode(&entry)?,
+            expect: Expect::Any,
+            expires: Some(record.absolute_expiry),
+        })
+    }
+
+    /// Writes `puts` in one store call ([`Store::put_many`]: one round trip on a backend that
+    /// batches), in order, stopping at the first lost compare-and-set.
+    ///
+    /// # Errors
+    /// [`Error::Store`], including a permanent one when the store's answer breaks the
+    /// contract (more outcomes than items, or a short answer that does not end in a conflict).
+    /// After an error a prefix of `puts` may have been written.
+    pub async fn write_all(&self, puts: Vec<Put>) -> Result<BatchOutcome> {
+        let n = puts.len();
+        let outcomes = self.store.put_many(puts).await?;
+        let conflict = outcomes.iter().position(|o| *o == PutOutcome::Conflict);
+        match conflict {
+            None if outcomes.len() == n => Ok(BatchOutcome::Written),
+            Some(at) if at + 1 == outcomes.len() && at < n => Ok(BatchOutcome::Conflict { at }),
+            _ => Err(StoreError::permanent(
+                "put_many answered with outcomes that do not match its batch",
+            )
+            .into()),
         }
     }
 
@@ -378,13 +468,7 @@ impl<S: Store> Repository<S> {
         record: &SessionRecord,
         expect: Expect,
     ) -> Result<Option<Version>> {
-        self.write(
-            &session_key(record.sid),
-            record,
-            expect,
-            record.absolute_expiry,
-        )
-        .await
+        self.put_one(self.session_put(record, expect)?).await
     }
 
     /// Reads the key ring.
@@ -468,13 +552,7 @@ impl<S: Store> Repository<S> {
         record: &FamilyRecord,
         expect: Expect,
     ) -> Result<Option<Version>> {
-        self.write(
-            &family_key(record.family),
-            record,
-            expect,
-            record.expires_at,
-        )
-        .await
+        self.put_one(self.family_put(record, expect)?).await
     }
 
     /// Reads a subject record.
@@ -495,7 +573,7 @@ impl<S: Store> Repository<S> {
         expect: Expect,
         expires: Timestamp,
     ) -> Result<Option<Version>> {
-        self.write(&self.subject_key(&record.subject), record, expect, expires)
+        self.put_one(self.subject_put(record, expect, expires)?)
             .await
     }
 
@@ -504,18 +582,7 @@ impl<S: Store> Repository<S> {
     /// # Errors
     /// [`Error::Store`].
     pub async fn index_session(&self, record: &SessionRecord) -> Result<()> {
-        let entry = IndexEntry {
-            v: RECORD_VERSION,
-            sid: record.sid,
-        };
-        self.write(
-            &self.index_key(record),
-            &entry,
-            Expect::Any,
-            record.absolute_expiry,
-        )
-        .await
-        .map(|_| ())
+        self.put_one(self.index_put(record)?).await.map(|_| ())
     }
 
     /// Removes the session's index entry. A legacy entry (`u/<subject>/<sid>`) is left for

@@ -19,14 +19,14 @@ use crate::keys::{Jwks, KeySet, PublicKey, SigningKey};
 use crate::logout::{creation_time, RevokeTarget};
 use crate::random::RandomSource;
 use crate::renewal;
-use crate::repository::{IndexedSession, Repository, Stored, MIN_KEY_LIMIT};
+use crate::repository::{BatchOutcome, IndexedSession, Repository, Stored, MIN_KEY_LIMIT};
 use crate::session::{
     CurrentSecret, FamilyId, FamilyRecord, SessionId, SessionInfo, SessionRecord, Subject,
     SubjectRecord, RECORD_VERSION,
 };
-use crate::store::{Expect, Store, MIN_VALUE_LIMIT};
+use crate::store::{Expect, Put, Store, MIN_VALUE_LIMIT};
 use crate::tokens::access::{self, AccessTokenSpec, AppClaims, Verifier, VerifierConfig};
-use crate::tokens::refresh::{RefreshSecret, RefreshToken};
+use crate::tokens::refresh::{RefreshSecret, RefreshToken, SecretHash};
 use crate::{MaybeSend, MaybeSendSync};
 
 mod keys;
@@ -345,12 +345,14 @@ struct KeyState {
 /// The auth authority: owns the signing keys and the session store; issues, renews, revokes and
 /// lists sessions, and verifies its own access tokens.
 ///
-/// Store calls (one round trip each on a network store whose [`Store::get_many`] batches):
-/// a renewal reads the session, then its family and subject in one `get_many`, then writes the
-/// session once (twice with a claims hook: lease, then rotation); an issue reads the subject
-/// (and, joining a family, the family in the same `get_many`) and writes the family, the
-/// session and its index entry; [`Authority::is_active`] reads at most twice. Two reads are
-/// the floor for a renewal: the token names only its session, whose record names the rest.
+/// Store calls (one round trip each on a network store whose [`Store::get_many`] and
+/// [`Store::put_many`] batch): an issue reads the subject (and, joining a family, the family in
+/// the same `get_many`), then writes the subject's extension when needed, the family, the
+/// session and its index entry in one `put_many` (2 round trips); a renewal reads the session,
+/// then its family and subject in one `get_many`, then writes the session once (3; twice with a
+/// claims hook: lease, then rotation); [`Authority::is_active`] reads at most twice. Two reads
+/// are the floor for a renewal: the token names only its session, whose record names the rest
+/// (docs/ARCHITECTURE.md §4.6 says what two round trips would take).
 ///
 /// # Example
 ///
@@ -483,6 +485,26 @@ impl<S: Store> Authority<S, NoHook> {
             events: None,
         }
     }
+}
+
+/// What an issue settles before its first attempt and keeps across them: the new ids, the
+/// refresh secret's hash, the instant and the lifetimes.
+struct IssuePlan {
+    sid: SessionId,
+    hash: SecretHash,
+    family: IssueFamily,
+    now: Timestamp,
+    idle_ttl: std::time::Duration,
+    absolute_ttl: std::time::Duration,
+}
+
+/// The family a new session belongs to.
+#[derive(Clone, Copy)]
+enum IssueFamily {
+    /// The request's, which must exist, be live and be the subject's.
+    Join(FamilyId),
+    /// A new one with this id.
+    New(FamilyId),
 }
 
 /// What one compare-and-set attempt concluded: done with `T`, or retry after a lost write.
@@ -635,31 +657,73 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         let sid = SessionId::generate(rng)?;
         self.check_token_fits(sid, &request.subject, &request.claims)?;
         let secret = RefreshSecret::generate(rng)?;
-        let now = self.clock.now();
-        // One store call reads the subject, and the family too when joining one.
-        let (joining, subject_read) = match request.family {
-            Some(family) => {
-                let (f, u) = self
-                    .repo
-                    .family_and_subject(family, &request.subject)
-                    .await?;
-                (Some((family, f)), u)
-            }
-            None => (None, self.repo.subject(&request.subject).await?),
+        let plan = IssuePlan {
+            sid,
+            hash: secret.hash(),
+            family: match request.family {
+                Some(family) => IssueFamily::Join(family),
+                None => IssueFamily::New(FamilyId::generate(rng)?),
+            },
+            now: self.clock.now(),
+            idle_ttl,
+            absolute_ttl,
         };
-        let subject_record = self
-            .subject_for_issue(&request.subject, subject_read, now, absolute_ttl)
-            .await?;
-        let now = creation_time(now, subject_record.as_ref());
-        let absolute_expiry = now.saturating_add(absolute_ttl);
-        let family_id = match joining {
-            Some((family, read)) => {
-                self.join_family(family, read, &request.subject, absolute_expiry)
-                    .await?;
+        for _ in 0..self.config.max_cas_attempts {
+            let Attempt::Done(record) = self.issue_attempt(&request, &plan).await? else {
+                continue;
+            };
+            let (access_token, access_expires_at) = self.mint(&record, record.created_at)?;
+            self.emit(Event::Issued {
+                session_id: sid,
+                family_id: record.family,
+                subject: record.subject.clone(),
+            });
+            return Ok(Issued {
+                access_token,
+                refresh_token: RefreshToken::new(sid, secret).encode(),
+                session_id: sid,
+                family_id: record.family,
+                subject: record.subject.clone(),
+                access_expires_at,
+                idle_expires_at: record.idle_expiry(),
+                absolute_expires_at: record.absolute_expiry,
+            });
+        }
+        Err(Error::Contention)
+    }
+
+    /// One attempt of an issue: one read (the subject, and the family too when joining one),
+    /// then every write in one [`Store::put_many`] batch, in the order that makes any prefix
+    /// safe: the subject's extension, the family, the session, its index entry. A session never
+    /// lands without its family and the subject's extension, an index entry never without its
+    /// session; what lands without the rest (no token was handed out) is a family or an
+    /// unlisted session nobody holds a token for, dropped at its expiry.
+    ///
+    /// A lost compare-and-set on a record read here (the subject's or the joined family's)
+    /// stopped the batch before the session: [`Attempt::Retry`] reads again.
+    async fn issue_attempt(
+        &self,
+        request: &IssueRequest,
+        plan: &IssuePlan,
+    ) -> Result<Attempt<SessionRecord>> {
+        let (family_read, subject_read) = match plan.family {
+            IssueFamily::Join(family) => {
+                self.repo
+                    .family_and_subject(family, &request.subject)
+                    .await?
+            }
+            IssueFamily::New(_) => (None, self.repo.subject(&request.subject).await?),
+        };
+        let mut puts = Vec::with_capacity(4);
+        let subject_record = self.subject_for_issue(subject_read, plan, &mut puts)?;
+        let now = creation_time(plan.now, subject_record.as_ref());
+        let absolute_expiry = now.saturating_add(plan.absolute_ttl);
+        let family_id = match plan.family {
+            IssueFamily::Join(family) => {
+                self.join_family(family_read, &request.subject, absolute_expiry, &mut puts)?;
                 family
             }
-            None => {
-                let family = FamilyId::generate(rng)?;
+            IssueFamily::New(family) => {
                 let record = FamilyRecord {
                     v: RECORD_VERSION,
                     family,
@@ -668,140 +732,105 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
                     expires_at: absolute_expiry,
                     revoked: None,
                 };
-                self.repo
-                    .put_family(&record, Expect::Absent)
-                    .await?
-                    .ok_or(Error::Contention)?;
+                puts.push(self.repo.family_put(&record, Expect::Absent)?);
                 family
             }
         };
         let record = SessionRecord {
             v: RECORD_VERSION,
-            sid,
+            sid: plan.sid,
             family: family_id,
-            subject: request.subject,
+            subject: request.subject.clone(),
             created_at: now,
             last_renewed_at: now,
             absolute_expiry,
-            idle_timeout: idle_ttl,
+            idle_timeout: plan.idle_ttl,
             subject_epoch: subject_record.as_ref().map_or(0, |s| s.epoch),
             current: CurrentSecret {
-                hash: secret.hash(),
+                hash: plan.hash,
                 generation: 0,
             },
             previous: None,
             retired: Vec::new(),
             lease: None,
             revoked: None,
-            client: request.client,
-            claims: request.claims,
+            client: request.client.clone(),
+            claims: request.claims.clone(),
         };
-        self.repo
-            .put_session(&record, Expect::Absent)
-            .await?
-            .ok_or(Error::Contention)?;
-        self.repo.index_session(&record).await?;
-        let (access_token, access_expires_at) = self.mint(&record, now)?;
-        self.emit(Event::Issued {
-            session_id: sid,
-            family_id,
-            subject: record.subject.clone(),
-        });
-        Ok(Issued {
-            access_token,
-            refresh_token: RefreshToken::new(sid, secret).encode(),
-            session_id: sid,
-            family_id,
-            subject: record.subject.clone(),
-            access_expires_at,
-            idle_expires_at: record.idle_expiry(),
-            absolute_expires_at: absolute_expiry,
-        })
+        puts.push(self.repo.session_put(&record, Expect::Absent)?);
+        puts.push(self.repo.index_put(&record)?);
+        let read_before: Vec<bool> = puts
+            .iter()
+            .map(|p| matches!(p.expect, Expect::Version(_)))
+            .collect();
+        match self.repo.write_all(puts).await? {
+            BatchOutcome::Written => Ok(Attempt::Done(record)),
+            BatchOutcome::Conflict { at } if read_before.get(at) == Some(&true) => {
+                Ok(Attempt::Retry)
+            }
+            // A fresh family or session id already taken: as unlikely as it is, give up.
+            BatchOutcome::Conflict { .. } => Err(Error::Contention),
+        }
     }
 
     /// The subject record a new session captures its epoch from. A subject that was logged out
     /// everywhere is first kept in the store past the new session's end (plus
     /// [`CLOCK_SKEW_MARGIN`]): if the record were dropped, the next logout-everywhere would start
     /// again at epoch 1 and miss this session. Extended by a whole absolute TTL at a time, so this
-    /// write happens about once per TTL per subject.
-    ///
-    /// `read` is the record as the caller read it; after a lost compare-and-set it is read again.
-    async fn subject_for_issue(
+    /// write (pushed onto `puts`, ahead of the session's) happens about once per TTL per subject.
+    fn subject_for_issue(
         &self,
-        subject: &Subject,
-        mut read: Option<Stored<SubjectRecord>>,
-        now: Timestamp,
-        absolute_ttl: std::time::Duration,
+        read: Option<Stored<SubjectRecord>>,
+        plan: &IssuePlan,
+        puts: &mut Vec<Put>,
     ) -> Result<Option<SubjectRecord>> {
         let kept_ttl = self.config.refresh_absolute_ttl;
-        for attempt in 0..self.config.max_cas_attempts {
-            if attempt > 0 {
-                read = self.repo.subject(subject).await?;
-            }
-            let Some(Stored {
-                mut record,
-                version,
-            }) = read.take()
-            else {
-                return Ok(None);
-            };
-            let needed = creation_time(now, Some(&record))
-                .saturating_add(absolute_ttl)
-                .saturating_add(CLOCK_SKEW_MARGIN);
-            if record.epoch == 0 || record.kept_until(kept_ttl).is_some_and(|t| t >= needed) {
-                return Ok(Some(record));
-            }
-            let keep = needed.saturating_add(kept_ttl);
-            record.keep_until = Some(keep);
-            if self
-                .repo
-                .put_subject(&record, Expect::Version(version), keep)
-                .await?
-                .is_some()
-            {
-                return Ok(Some(record));
-            }
+        let Some(Stored {
+            mut record,
+            version,
+        }) = read
+        else {
+            return Ok(None);
+        };
+        let needed = creation_time(plan.now, Some(&record))
+            .saturating_add(plan.absolute_ttl)
+            .saturating_add(CLOCK_SKEW_MARGIN);
+        if record.epoch == 0 || record.kept_until(kept_ttl).is_some_and(|t| t >= needed) {
+            return Ok(Some(record));
         }
-        Err(Error::Contention)
+        let keep = needed.saturating_add(kept_ttl);
+        record.keep_until = Some(keep);
+        puts.push(
+            self.repo
+                .subject_put(&record, Expect::Version(version), keep)?,
+        );
+        Ok(Some(record))
     }
 
-    /// Extends the family a new session joins to the session's expiry. `read` is the family as
-    /// the caller read it; after a lost compare-and-set it is read again.
-    async fn join_family(
+    /// Checks the family a new session joins, and extends it to the session's expiry when it
+    /// would end first (a write pushed onto `puts`, ahead of the session's).
+    fn join_family(
         &self,
-        family: FamilyId,
-        mut read: Option<Stored<FamilyRecord>>,
+        read: Option<Stored<FamilyRecord>>,
         subject: &Subject,
         expiry: Timestamp,
+        puts: &mut Vec<Put>,
     ) -> Result<()> {
-        for attempt in 0..self.config.max_cas_attempts {
-            if attempt > 0 {
-                read = self.repo.family(family).await?;
-            }
-            let Some(Stored {
-                mut record,
-                version,
-            }) = read.take()
-            else {
-                return Err(Error::FamilyUnavailable);
-            };
-            if record.revoked.is_some() || &record.subject != subject {
-                return Err(Error::FamilyUnavailable);
-            }
-            if record.expires_at >= expiry {
-                return Ok(());
-            }
-            record.expires_at = expiry;
-            if self
-                .repo
-                .put_family(&record, Expect::Version(version))
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
+        let Some(Stored {
+            mut record,
+            version,
+        }) = read
+        else {
+            return Err(Error::FamilyUnavailable);
+        };
+        if record.revoked.is_some() || &record.subject != subject {
+            return Err(Error::FamilyUnavailable);
         }
-        Err(Error::Contention)
+        if record.expires_at < expiry {
+            record.expires_at = expiry;
+            puts.push(self.repo.family_put(&record, Expect::Version(version))?);
+        }
+        Ok(())
     }
 
     /// Revokes a session, a family, or every session of a subject, and says whether this call

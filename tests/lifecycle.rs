@@ -239,6 +239,30 @@ fn failed_write_leaves_the_old_token_valid_and_revokes_nothing() {
 }
 
 #[test]
+fn an_issue_cut_off_part_way_through_its_batch_leaves_nothing_listed_or_usable() {
+    // The batch is family, session, index entry; cut after each prefix in turn.
+    for written in 0..3 {
+        let f = fixture();
+        let a = &f.authority;
+        let kept = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+        f.store
+            .fail_next_put_many_after
+            .store(written + 1, Ordering::SeqCst);
+        let err = block_on(a.issue(IssueRequest::new(subject("u")))).unwrap_err();
+        assert_eq!(err.code(), "store_unavailable", "{written} written");
+        let page = block_on(a.list_sessions(&subject("u"), ListRequest::default())).unwrap();
+        let listed: Vec<_> = page.sessions.iter().map(|s| s.session_id).collect();
+        assert_eq!(listed, [kept.session_id], "{written} written");
+        // The session that was live before is untouched, and the next login works.
+        assert_eq!(
+            renewed(block_on(a.renew(&kept.refresh_token)).unwrap()).generation,
+            1
+        );
+        block_on(a.issue(IssueRequest::new(subject("u")))).unwrap();
+    }
+}
+
+#[test]
 fn lost_response_after_commit_is_recovered_by_retrying_in_grace() {
     let f = fixture();
     let a = &f.authority;

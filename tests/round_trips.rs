@@ -1,7 +1,7 @@
-//! Store calls per operation, counted on a store that answers `get_many` in one call (as the
-//! PostgreSQL, SQLite and Redis stores do): each call is one round trip on a network store, so
-//! these are the round-trip counts the `Authority` docs and the README state. A change that
-//! adds a read fails here.
+//! Store calls per operation, counted on a store that answers `get_many` and `put_many` in one
+//! call each (as the PostgreSQL, SQLite and Redis stores do): each call is one round trip on a
+//! network store, so these are the round-trip counts the `Authority` docs and the README state.
+//! A change that adds a read or a write fails here.
 
 mod support;
 
@@ -17,11 +17,22 @@ fn subject(name: &str) -> Subject {
 }
 
 #[test]
-fn an_issue_reads_once_and_writes_family_session_and_index() {
+fn an_issue_reads_once_and_writes_family_session_and_index_in_one_batch() {
     let f = fixture();
     f.store.take_calls();
-    block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
-    assert_eq!(f.store.take_calls(), ["get", "put", "put", "put"]);
+    let issued = block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
+    assert_eq!(f.store.take_calls(), ["get", "put_many"]);
+    // The batch wrote all three: the family, the session and its index entry.
+    let page = block_on(
+        f.authority
+            .list_sessions(&subject("ada"), webgates_sessions::ListRequest::default()),
+    )
+    .unwrap();
+    assert_eq!(page.sessions.len(), 1);
+    assert!(block_on(f.authority.renew(&issued.refresh_token))
+        .unwrap()
+        .renewed()
+        .is_some());
 }
 
 #[test]
@@ -33,11 +44,15 @@ fn an_issue_that_joins_a_family_reads_subject_and_family_in_one_call() {
     join.family = Some(first.family_id);
     // Same instant: the family already outlives the new session, so nothing is written to it.
     block_on(f.authority.issue(join.clone())).unwrap();
-    assert_eq!(f.store.take_calls(), ["get_many", "put", "put"]);
-    // Later: the family's expiry is extended to the new session's, one more write.
+    assert_eq!(f.store.take_calls(), ["get_many", "put_many"]);
+    // Later: the family's expiry is extended to the new session's, in the same batch.
     f.clock.advance(secs(1));
-    block_on(f.authority.issue(join)).unwrap();
-    assert_eq!(f.store.take_calls(), ["get_many", "put", "put", "put"]);
+    let joined = block_on(f.authority.issue(join)).unwrap();
+    assert_eq!(f.store.take_calls(), ["get_many", "put_many"]);
+    let family = block_on(f.authority.repository().family(first.family_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(family.record.expires_at, joined.absolute_expires_at);
 }
 
 #[test]
@@ -48,7 +63,27 @@ fn an_issue_after_logout_everywhere_still_reads_the_subject_once() {
     f.store.take_calls();
     // The bump kept the subject record past any new session: the login only reads it.
     block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
-    assert_eq!(f.store.take_calls(), ["get", "put", "put", "put"]);
+    assert_eq!(f.store.take_calls(), ["get", "put_many"]);
+}
+
+#[test]
+fn an_issue_that_extends_the_subject_record_writes_it_in_the_same_batch() {
+    let f = fixture();
+    block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
+    block_on(f.authority.revoke(RevokeTarget::Subject(subject("ada")))).unwrap();
+    let before = block_on(f.authority.repository().subject(&subject("ada")))
+        .unwrap()
+        .unwrap();
+    // Past the time the bump kept the record for: this login must extend it first.
+    f.clock.advance(secs(200 * 24 * 3600));
+    f.store.take_calls();
+    block_on(f.authority.issue(IssueRequest::new(subject("ada")))).unwrap();
+    assert_eq!(f.store.take_calls(), ["get", "put_many"]);
+    let after = block_on(f.authority.repository().subject(&subject("ada")))
+        .unwrap()
+        .unwrap();
+    assert_ne!(after.version, before.version);
+    assert!(after.record.keep_until > before.record.keep_until);
 }
 
 #[test]

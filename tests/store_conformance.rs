@@ -24,7 +24,7 @@ use webgates_sessions::session::{
     SessionRecord, Subject, SubjectRecord, RECORD_VERSION,
 };
 use webgates_sessions::store::conformance::{self, ConformanceFailure, CASES};
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Version};
+use webgates_sessions::store::{Entry, Expect, ListPage, Put, PutOutcome, Version};
 use webgates_sessions::tokens::refresh::RefreshSecret;
 use webgates_sessions::{ClientInfo, Error, MaybeSend, MemoryStore, Store, Timestamp};
 
@@ -346,6 +346,114 @@ impl Store for GetManyInKeyOrder {
 fn store_answering_get_many_in_key_order_fails_get_many_matches_get() {
     let failure = run_broken(&GetManyInKeyOrder(MemoryStore::new()));
     assert_eq!(failure.case, "get_many_matches_get", "{failure}");
+}
+
+/// (g) `put_many` writes every item whatever the earlier ones came to, as a pipeline of
+/// independent puts does: an item after a conflict lands without the one before it.
+struct BatchPastConflicts(MemoryStore);
+
+impl Store for BatchPastConflicts {
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend {
+        self.0.get(key)
+    }
+
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        let mut outcomes = Vec::new();
+        for p in puts {
+            outcomes.push(self.0.put(&p.key, p.value, p.expect, p.expires).await?);
+        }
+        Ok(outcomes)
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend {
+        self.0.put(key, value, expect, expires)
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        self.0.delete(key)
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend {
+        self.0.list(prefix, cursor, limit)
+    }
+}
+
+#[test]
+fn store_whose_batch_writes_past_a_conflict_fails_put_many_stops_at_the_first_conflict() {
+    let failure = run_broken(&BatchPastConflicts(MemoryStore::new()));
+    assert_eq!(
+        failure.case, "put_many_stops_at_the_first_conflict",
+        "{failure}"
+    );
+    assert!(failure.detail.contains("Conflict, Written"), "{failure}");
+}
+
+/// (h) `put_many` takes a repeated key as two writes instead of refusing the batch.
+struct RepeatsKeys(MemoryStore);
+
+impl Store for RepeatsKeys {
+    fn get(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + MaybeSend {
+        self.0.get(key)
+    }
+
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        let mut outcomes = Vec::new();
+        for p in puts {
+            let outcome = self.0.put(&p.key, p.value, p.expect, p.expires).await?;
+            let stop = outcome == PutOutcome::Conflict;
+            outcomes.push(outcome);
+            if stop {
+                break;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expect: Expect,
+        expires: Option<Timestamp>,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend {
+        self.0.put(key, value, expect, expires)
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {
+        self.0.delete(key)
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ListPage, StoreError>> + MaybeSend {
+        self.0.list(prefix, cursor, limit)
+    }
+}
+
+#[test]
+fn store_that_writes_a_repeated_key_twice_fails_put_many_refuses_repeated_keys() {
+    let failure = run_broken(&RepeatsKeys(MemoryStore::new()));
+    assert_eq!(failure.case, "put_many_refuses_repeated_keys", "{failure}");
 }
 
 /// Returns `Pending` exactly once (waking itself), then `Ready`: a yield point.

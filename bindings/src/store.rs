@@ -10,7 +10,11 @@
 //! An optional `maxKeyBytes` (Workers KV: 512) makes the core shorten the keys of subjects that
 //! would not fit. An optional `getMany(keys) → [{value, version} | null, ...]` (one answer per
 //! key, in order) serves the core's batched reads in one call; without it they are one `get`
-//! per key.
+//! per key. An optional `putMany(items) → [{ok: true, version} | {ok: false}, ...]`, where each
+//! item is `{key, value, expect, expiresAt}` as `set`'s arguments, writes a batch in order,
+//! each item its own compare-and-set, stopping at the first conflict (one answer per item
+//! attempted: the answer ends at the first `{ok: false}`); without it a batch is one `set` per
+//! item, in order, stopping the same way.
 
 use std::future::Future;
 
@@ -20,7 +24,9 @@ use wasm_bindgen_futures::JsFuture;
 use webgates_sessions::clock::Timestamp;
 use webgates_sessions::errors::StoreError;
 use webgates_sessions::repository::MIN_KEY_LIMIT;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use webgates_sessions::store::{
+    check_distinct_keys, Entry, Expect, ListPage, Put, PutOutcome, Store, Version,
+};
 
 use crate::errors::{describe, range_error, type_error};
 
@@ -32,6 +38,7 @@ pub struct JsStore {
     delete: Function,
     list: Function,
     get_many: Option<Function>,
+    put_many: Option<Function>,
     max_key_len: Option<usize>,
 }
 
@@ -94,6 +101,43 @@ fn entry(v: &JsValue, op: &str) -> Result<Option<Entry>, StoreError> {
     }))
 }
 
+/// `set`'s options object: `{expect, expiresAt}`.
+fn set_options(expect: Expect, expires: Option<Timestamp>) -> Object {
+    let opts = Object::new();
+    let expect = match expect {
+        Expect::Absent => JsValue::from_str("absent"),
+        Expect::Any => JsValue::from_str("any"),
+        Expect::Version(v) => {
+            let o = Object::new();
+            let _ = Reflect::set(&o, &JsValue::from_str("version"), &JsValue::from_str(&v.0));
+            o.into()
+        }
+    };
+    let _ = Reflect::set(&opts, &JsValue::from_str("expect"), &expect);
+    if let Some(t) = expires {
+        let _ = Reflect::set(
+            &opts,
+            &JsValue::from_str("expiresAt"),
+            &JsValue::from_f64(t.as_millis() as f64),
+        );
+    }
+    opts
+}
+
+/// One `set` answer: `{ok: true, version}` or `{ok: false}`.
+fn put_outcome(r: &JsValue, op: &str) -> Result<PutOutcome, StoreError> {
+    match field(r, "ok").as_bool() {
+        Some(true) => {
+            let version = field(r, "version")
+                .as_string()
+                .ok_or_else(|| malformed(op))?;
+            Ok(PutOutcome::Written(Version(version)))
+        }
+        Some(false) => Ok(PutOutcome::Conflict),
+        None => Err(malformed(op)),
+    }
+}
+
 fn malformed(op: &str) -> StoreError {
     StoreError::permanent(format!("store.{op} returned a malformed result"))
 }
@@ -123,6 +167,7 @@ impl JsStore {
             delete: method(&value, "delete")?,
             list: method(&value, "list")?,
             get_many: optional_method(&value, "getMany")?,
+            put_many: optional_method(&value, "putMany")?,
             max_key_len,
             this: value,
         })
@@ -185,38 +230,48 @@ impl Store for JsStore {
         let key = JsValue::from_str(key);
         async move {
             let value = value.map_err(|_| StoreError::permanent("record is not UTF-8"))?;
-            let opts = Object::new();
-            let expect = match expect {
-                Expect::Absent => JsValue::from_str("absent"),
-                Expect::Any => JsValue::from_str("any"),
-                Expect::Version(v) => {
-                    let o = Object::new();
-                    let _ =
-                        Reflect::set(&o, &JsValue::from_str("version"), &JsValue::from_str(&v.0));
-                    o.into()
-                }
-            };
-            let _ = Reflect::set(&opts, &JsValue::from_str("expect"), &expect);
-            if let Some(t) = expires {
-                let _ = Reflect::set(
-                    &opts,
-                    &JsValue::from_str("expiresAt"),
-                    &JsValue::from_f64(t.as_millis() as f64),
-                );
-            }
+            let opts = set_options(expect, expires);
             let args = Array::of3(&key, &JsValue::from_str(&value), &opts);
             let r = self.call("set", &self.set, args).await?;
-            match field(&r, "ok").as_bool() {
-                Some(true) => {
-                    let version = field(&r, "version")
-                        .as_string()
-                        .ok_or_else(|| malformed("set"))?;
-                    Ok(PutOutcome::Written(Version(version)))
-                }
-                Some(false) => Ok(PutOutcome::Conflict),
-                None => Err(malformed("set")),
-            }
+            put_outcome(&r, "set")
         }
+    }
+
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        check_distinct_keys(&puts)?;
+        let Some(put_many) = &self.put_many else {
+            let mut outcomes = Vec::with_capacity(puts.len());
+            for p in puts {
+                let outcome = self.put(&p.key, p.value, p.expect, p.expires).await?;
+                let conflict = outcome == PutOutcome::Conflict;
+                outcomes.push(outcome);
+                if conflict {
+                    break;
+                }
+            }
+            return Ok(outcomes);
+        };
+        let n = puts.len();
+        let items = Array::new();
+        for p in puts {
+            let value = String::from_utf8(p.value)
+                .map_err(|_| StoreError::permanent("record is not UTF-8"))?;
+            let item = set_options(p.expect, p.expires);
+            let _ = Reflect::set(&item, &JsValue::from_str("key"), &JsValue::from_str(&p.key));
+            let _ = Reflect::set(
+                &item,
+                &JsValue::from_str("value"),
+                &JsValue::from_str(&value),
+            );
+            items.push(&item);
+        }
+        let r = self.call("putMany", put_many, Array::of1(&items)).await?;
+        let answers = crate::js::array_elements(&r, 100_000)
+            .ok()
+            .flatten()
+            .filter(|a| a.len() <= n)
+            .ok_or_else(|| malformed("putMany"))?;
+        answers.iter().map(|v| put_outcome(v, "putMany")).collect()
     }
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> {

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll};
 
-use super::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use super::{Entry, Expect, ListPage, Put, PutOutcome, Store, Version};
 use crate::clock::Timestamp;
 
 /// One case of the suite.
@@ -102,12 +102,28 @@ pub const CASES: &[CaseInfo] = &[
         description: "with a and b written and c missing, get_many([a, c, b, a]) returns exactly [get(a), None, get(b), get(a)], and get_many([]) returns [].",
     },
     CaseInfo {
+        name: "put_many_writes_in_order",
+        description: "with b written (ver b) and a, c missing, put_many([a Absent, b Version(ver b), c Any]) is [Written(va), Written(vb2), Written(vc)] with vb2 != ver b, and get of each returns its new value and exactly that version; put_many([]) returns [].",
+    },
+    CaseInfo {
+        name: "put_many_stops_at_the_first_conflict",
+        description: "with y written, put_many([x Absent, y Absent, z Absent]) is [Written(vx), Conflict]: x holds its value at vx, y keeps its value and version, z stays missing; put_many([w Absent, x Version(stale)]) with the version from before is [Written, Conflict] and x is unchanged.",
+    },
+    CaseInfo {
+        name: "put_many_refuses_repeated_keys",
+        description: "put_many([k Absent, k Any]) is an error, and k stays missing.",
+    },
+    CaseInfo {
         name: "racing_absent_puts",
         description: "two put(k, _, Absent) started before either completes: exactly one is Written, the other Conflict.",
     },
     CaseInfo {
         name: "racing_versioned_puts",
         description: "two put(k, _, Version(ver)) with the same current version started together: exactly one is Written.",
+    },
+    CaseInfo {
+        name: "racing_put_many",
+        description: "two put_many([a Absent, b Absent]) started before either completes: exactly one answers [Written, Written], the other [Conflict], and b holds the winner's value.",
     },
 ];
 
@@ -152,6 +168,21 @@ async fn put<S: Store + ?Sized>(s: &S, k: &str, v: &[u8], e: Expect) -> Result<P
     s.put(k, v.to_vec(), e, None)
         .await
         .map_err(|e| format!("put({k}) failed: {}", e.message))
+}
+
+fn item(k: &str, v: &[u8], e: Expect) -> Put {
+    Put {
+        key: k.to_owned(),
+        value: v.to_vec(),
+        expect: e,
+        expires: None,
+    }
+}
+
+async fn put_many<S: Store + ?Sized>(s: &S, puts: Vec<Put>) -> Result<Vec<PutOutcome>, String> {
+    s.put_many(puts)
+        .await
+        .map_err(|e| format!("put_many failed: {}", e.message))
 }
 
 async fn written<S: Store + ?Sized>(
@@ -474,6 +505,127 @@ async fn run_case<S: Store + ?Sized>(s: &S, name: &str, p: &str) -> CaseResult {
                 .await
                 .map_err(|e| format!("get_many of no keys failed: {}", e.message))?;
             check(none.is_empty(), || format!("get_many([]) gave {none:?}"))
+        }
+        "put_many_writes_in_order" => {
+            let (a, b, c) = (format!("{p}a"), format!("{p}b"), format!("{p}c"));
+            let vb = written(s, &b, b"old", Expect::Absent).await?;
+            let got = put_many(
+                s,
+                vec![
+                    item(&a, b"one", Expect::Absent),
+                    item(&b, b"two", Expect::Version(vb.clone())),
+                    item(&c, b"three", Expect::Any),
+                ],
+            )
+            .await?;
+            let versions: Vec<Version> = got
+                .iter()
+                .filter_map(|o| match o {
+                    PutOutcome::Written(v) => Some(v.clone()),
+                    PutOutcome::Conflict => None,
+                })
+                .collect();
+            check(versions.len() == 3, || format!("put_many gave {got:?}"))?;
+            check(versions[1] != vb, || "b's version did not change".into())?;
+            for ((key, value), version) in [(&a, b"one".as_slice()), (&b, b"two"), (&c, b"three")]
+                .into_iter()
+                .zip(&versions)
+            {
+                let e = get(s, key).await?.ok_or("a batched write is missing")?;
+                check(e.value == value && &e.version == version, || {
+                    format!("{key} read back {e:?}, put_many answered {version:?}")
+                })?;
+            }
+            let none = put_many(s, Vec::new()).await?;
+            check(none.is_empty(), || format!("put_many([]) gave {none:?}"))
+        }
+        "put_many_stops_at_the_first_conflict" => {
+            let (w, x, y, z) = (
+                format!("{p}w"),
+                format!("{p}x"),
+                format!("{p}y"),
+                format!("{p}z"),
+            );
+            let vy = written(s, &y, b"kept", Expect::Absent).await?;
+            let got = put_many(
+                s,
+                vec![
+                    item(&x, b"one", Expect::Absent),
+                    item(&y, b"two", Expect::Absent),
+                    item(&z, b"three", Expect::Absent),
+                ],
+            )
+            .await?;
+            let vx = match got.as_slice() {
+                [PutOutcome::Written(vx), PutOutcome::Conflict] => vx.clone(),
+                other => return Err(format!("put_many gave {other:?}, not [Written, Conflict]")),
+            };
+            let ex = get(s, &x)
+                .await?
+                .ok_or("the item before the conflict is missing")?;
+            check(ex.value == b"one" && ex.version == vx, || {
+                format!("x read back {ex:?}")
+            })?;
+            let ey = get(s, &y).await?.ok_or("the conflicting key vanished")?;
+            check(ey.value == b"kept" && ey.version == vy, || {
+                "the conflicting item changed its key".into()
+            })?;
+            check(get(s, &z).await?.is_none(), || {
+                "an item after the conflict was written".into()
+            })?;
+            written(s, &x, b"newer", Expect::Version(vx.clone())).await?;
+            let stale = put_many(
+                s,
+                vec![
+                    item(&w, b"w", Expect::Absent),
+                    item(&x, b"stale", Expect::Version(vx)),
+                ],
+            )
+            .await?;
+            check(
+                matches!(
+                    stale.as_slice(),
+                    [PutOutcome::Written(_), PutOutcome::Conflict]
+                ),
+                || format!("a stale version in a batch gave {stale:?}"),
+            )?;
+            let ex = get(s, &x).await?.ok_or("x vanished")?;
+            check(ex.value == b"newer", || {
+                "a stale versioned item overwrote its key".into()
+            })
+        }
+        "put_many_refuses_repeated_keys" => {
+            let r = s
+                .put_many(vec![
+                    item(&k, b"a", Expect::Absent),
+                    item(&k, b"b", Expect::Any),
+                ])
+                .await;
+            check(r.is_err(), || format!("a repeated key gave {r:?}"))?;
+            check(get(s, &k).await?.is_none(), || {
+                "a refused batch wrote its key".into()
+            })
+        }
+        "racing_put_many" => {
+            let (a, b) = (format!("{p}a"), format!("{p}b"));
+            let batch =
+                |v: &'static [u8]| vec![item(&a, v, Expect::Absent), item(&b, v, Expect::Absent)];
+            let (one, two) = join2(put_many(s, batch(b"1")), put_many(s, batch(b"2"))).await;
+            let (one, two) = (one?, two?);
+            let full =
+                |r: &[PutOutcome]| matches!(r, [PutOutcome::Written(_), PutOutcome::Written(_)]);
+            let lost = |r: &[PutOutcome]| matches!(r, [PutOutcome::Conflict]);
+            let winner: &[u8] = match (full(&one), full(&two)) {
+                (true, false) if lost(&two) => b"1",
+                (false, true) if lost(&one) => b"2",
+                _ => return Err(format!("racing batches gave {one:?} and {two:?}")),
+            };
+            let eb = get(s, &b)
+                .await?
+                .ok_or("the winner's second item is missing")?;
+            check(eb.value == winner, || {
+                "the second key does not hold the winner's value".into()
+            })
         }
         "racing_absent_puts" => {
             let (a, b) = join2(

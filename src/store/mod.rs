@@ -1,6 +1,7 @@
 //! The storage contract: per-key linearizable compare-and-set over opaque values.
 //!
-//! A backend implements [`Store`] (four async operations, no runtime required); everything else
+//! A backend implements [`Store`] (four async operations, no runtime required; batched reads and
+//! writes have defaults that loop over them); everything else
 //! (records, key schema, encoding, rotation) is written once on top of it in
 //! [`crate::repository`]. [`MemoryStore`] is the in-process implementation, and [`conformance`]
 //! checks any implementation against the contract.
@@ -51,6 +52,36 @@ pub enum PutOutcome {
     Conflict,
 }
 
+/// One write of a [`Store::put_many`] batch: the arguments of one [`Store::put`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Put {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: Vec<u8>,
+    /// The precondition of this item alone.
+    pub expect: Expect,
+    /// The expiry hint (garbage collection only, as for [`Store::put`]).
+    pub expires: Option<Timestamp>,
+}
+
+/// Refuses a [`Store::put_many`] batch that names a key twice (the contract asks for distinct
+/// keys, so a backend may write the whole batch in one statement or script). Backends that
+/// override `put_many` call it before writing anything.
+///
+/// # Errors
+/// A permanent [`StoreError`] naming no key (keys may carry subjects).
+pub fn check_distinct_keys(puts: &[Put]) -> Result<(), StoreError> {
+    let mut keys: Vec<&str> = puts.iter().map(|p| p.key.as_str()).collect();
+    keys.sort_unstable();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError::permanent(
+            "put_many was given the same key twice",
+        ));
+    }
+    Ok(())
+}
+
 /// One page of [`Store::list`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListPage {
@@ -76,6 +107,12 @@ pub struct StoreGuarantees {
     /// The largest value in bytes the backend accepts, or `None` for no limit below the 64 KiB
     /// the contract asks for ([`MIN_VALUE_LIMIT`]).
     pub max_value_len: Option<usize>,
+    /// A [`Store::put_many`] that fails with an error wrote nothing (one SQL statement or
+    /// transaction). A conflict still leaves the items before it written, as the contract says.
+    /// `false` (the default): only the order is promised, so after an error any prefix of the
+    /// batch may have landed. The authority does not depend on it: its batches are ordered so
+    /// that any prefix is safe.
+    pub atomic_put_many: bool,
 }
 
 /// The smallest value limit the contract allows a store ([`StoreGuarantees::max_value_len`]):
@@ -91,6 +128,7 @@ impl StoreGuarantees {
             linearizable: true,
             max_key_len: None,
             max_value_len: None,
+            atomic_put_many: false,
         }
     }
 
@@ -100,6 +138,7 @@ impl StoreGuarantees {
             linearizable: false,
             max_key_len: None,
             max_value_len: None,
+            atomic_put_many: false,
         }
     }
 
@@ -112,6 +151,12 @@ impl StoreGuarantees {
     /// The same guarantees with a value limit (`None`: no limit).
     pub const fn with_max_value_len(mut self, max_value_len: Option<usize>) -> Self {
         self.max_value_len = max_value_len;
+        self
+    }
+
+    /// The same guarantees, saying whether a failed [`Store::put_many`] wrote nothing.
+    pub const fn with_atomic_put_many(mut self, atomic: bool) -> Self {
+        self.atomic_put_many = atomic;
         self
     }
 }
@@ -271,6 +316,36 @@ pub trait Store: MaybeSendSync {
         expires: Option<Timestamp>,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend;
 
+    /// Writes a batch in order, each item its own compare-and-set exactly as one [`Store::put`],
+    /// stopping at the first item whose precondition does not hold. Answers one outcome per item
+    /// attempted: every one [`PutOutcome::Written`] but possibly the last, a
+    /// [`PutOutcome::Conflict`], after which nothing was written (so a shorter answer than the
+    /// batch ends in a conflict). Keys must be distinct ([`check_distinct_keys`]).
+    ///
+    /// Not atomic across keys unless [`StoreGuarantees::atomic_put_many`] says so: after an
+    /// error, any prefix of the batch (none of it, or all of it) may have been written, never
+    /// an item without those before it. The authority relies on exactly that order (an issue
+    /// writes the family, then the session, then its index entry). The default loops over
+    /// [`Store::put`]; a backend that can write several keys in one round trip overrides it.
+    fn put_many(
+        &self,
+        puts: Vec<Put>,
+    ) -> impl Future<Output = Result<Vec<PutOutcome>, StoreError>> + MaybeSend {
+        async move {
+            check_distinct_keys(&puts)?;
+            let mut outcomes = Vec::with_capacity(puts.len());
+            for p in puts {
+                let outcome = self.put(&p.key, p.value, p.expect, p.expires).await?;
+                let conflict = outcome == PutOutcome::Conflict;
+                outcomes.push(outcome);
+                if conflict {
+                    break;
+                }
+            }
+            Ok(outcomes)
+        }
+    }
+
     /// Removes `key`; removing a missing key succeeds.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend;
 
@@ -330,6 +405,13 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         expires: Option<Timestamp>,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + MaybeSend {
         (**self).put(key, value, expect, expires)
+    }
+
+    fn put_many(
+        &self,
+        puts: Vec<Put>,
+    ) -> impl Future<Output = Result<Vec<PutOutcome>, StoreError>> + MaybeSend {
+        (**self).put_many(puts)
     }
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + MaybeSend {

@@ -18,7 +18,9 @@ use webgates_sessions::clock::{Clock, Timestamp};
 use webgates_sessions::errors::StoreError;
 use webgates_sessions::events::EventLog;
 use webgates_sessions::random::SeededRandom;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store};
+use webgates_sessions::store::{
+    check_distinct_keys, Entry, Expect, ListPage, Put, PutOutcome, Store,
+};
 use webgates_sessions::{
     Authority, AuthorityConfig, Error, FamilyId, IssueRequest, KeySet, ManualClock, MemoryStore,
     RejectReason, RenewOutcome, RevokeTarget, SessionId, SigningKey, Subject,
@@ -195,6 +197,28 @@ impl<S: Store> Store for SimStore<S> {
             (None, None) => self.inner.put(key, value, expect, expires).await,
             (None, Some(kv)) => self.kv_put(kv, key, value, expect, expires).await,
         }
+    }
+
+    /// The inner store's batch (one call) when no fault is pending; else, and on the KV-like
+    /// store, item by item through `put`, so a fault lands part-way through the batch.
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        let pending = !self.faults.lock().unwrap().is_empty();
+        if pending || self.kv_like.is_some() {
+            check_distinct_keys(&puts)?;
+            let mut outcomes = Vec::with_capacity(puts.len());
+            for p in puts {
+                let outcome = self.put(&p.key, p.value, p.expect, p.expires).await?;
+                let conflict = outcome == PutOutcome::Conflict;
+                outcomes.push(outcome);
+                if conflict {
+                    break;
+                }
+            }
+            return Ok(outcomes);
+        }
+        yield_now().await;
+        self.ops.fetch_add(1, Ordering::Relaxed);
+        self.inner.put_many(puts).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

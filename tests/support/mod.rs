@@ -13,7 +13,7 @@ use webgates_sessions::clock::Timestamp;
 use webgates_sessions::errors::StoreError;
 use webgates_sessions::events::EventLog;
 use webgates_sessions::random::SeededRandom;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store};
+use webgates_sessions::store::{Entry, Expect, ListPage, Put, PutOutcome, Store};
 use webgates_sessions::{
     Authority, AuthorityConfig, ClaimsHook, KeySet, ManualClock, MemoryStore, SigningKey,
 };
@@ -50,6 +50,9 @@ pub struct TestStore {
     pub fail_next_put_before: AtomicBool,
     /// The next put is committed, then reported as failed (a lost response).
     pub fail_next_put_after: AtomicBool,
+    /// The next `put_many` writes only its first `n - 1` items, then fails (a connection lost
+    /// part-way through a batch on a store whose batches are not atomic); 0: off.
+    pub fail_next_put_many_after: AtomicUsize,
     /// Every operation fails.
     pub down: AtomicBool,
     /// Keys (and list prefixes) longer than this are refused, as Workers KV refuses keys over
@@ -57,9 +60,9 @@ pub struct TestStore {
     pub key_limit: Option<usize>,
     /// Whether [`Store::max_key_len`] reports `key_limit`.
     pub advertise_key_limit: bool,
-    /// Every call, in order, by name (`get`, `get_many`, `put`, `delete`, `list`): one store call
-    /// is one round trip on a network store. `get_many` is one call, as a batching backend
-    /// answers it.
+    /// Every call, in order, by name (`get`, `get_many`, `put`, `put_many`, `delete`, `list`):
+    /// one store call is one round trip on a network store. `get_many` and `put_many` are one
+    /// call each, as a batching backend answers them.
     pub calls: std::sync::Mutex<Vec<&'static str>>,
 }
 
@@ -134,6 +137,37 @@ impl Store for TestStore {
         let r = self.inner.put(key, value, expect, expires).await?;
         if matches!(r, PutOutcome::Written(_)) {
             self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        if self.fail_next_put_after.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::unavailable("injected failure after commit"));
+        }
+        Ok(r)
+    }
+
+    /// One call for the batch; the put faults apply to it as a whole (before: nothing written;
+    /// after: all of it written), `fail_next_put_many_after` stops it part-way.
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        let longest = puts.iter().map(|p| p.key.len()).max().unwrap_or(0);
+        let longest = "k".repeat(longest);
+        self.enter("put_many", &longest).await?;
+        if self.fail_next_put_before.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::unavailable("injected failure before write"));
+        }
+        let cut = self.fail_next_put_many_after.swap(0, Ordering::SeqCst);
+        let mut puts = puts;
+        if cut > 0 {
+            puts.truncate(cut - 1);
+        }
+        let r = self.inner.put_many(puts).await?;
+        let written = r
+            .iter()
+            .filter(|o| matches!(o, PutOutcome::Written(_)))
+            .count();
+        self.writes.fetch_add(written, Ordering::SeqCst);
+        if cut > 0 {
+            return Err(StoreError::unavailable(
+                "injected failure part-way through a batch",
+            ));
         }
         if self.fail_next_put_after.swap(false, Ordering::SeqCst) {
             return Err(StoreError::unavailable("injected failure after commit"));

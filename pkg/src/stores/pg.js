@@ -4,7 +4,7 @@
 // WHERE on the row's latest version after waiting for a concurrent writer, and INSERT … ON
 // CONFLICT DO NOTHING inserts at most once. Keys are `TEXT COLLATE "C"`, so ranges and ORDER BY
 // are byte order; values are the UTF-8 bytes in a BYTEA; versions are 128 random bits.
-// `expires_at` is only for `purgeExpired()`, never read for validity. Same schema as the native
+// `putMany` is one statement too. `expires_at` is only for `purgeExpired()`, never read for validity. Same schema as the native
 // webgates-sessions-sqlx crate.
 
 import {
@@ -98,6 +98,52 @@ export function postgresStore(pool, options = {}) {
             ? await pool.query(sql.any, args)
             : await pool.query(sql.version, [...args, e.version]);
       return r.rowCount === 1 ? { ok: true, version } : { ok: false };
+    },
+
+    /**
+     * The items in order, each its own compare-and-set, stopping at the first conflict, in one
+     * statement (one round trip): a data-modifying WITH item per write, each run only if the one
+     * before it wrote its row, so the statement is all or nothing on a failure.
+     */
+    async putMany(items) {
+      if (!Array.isArray(items)) throw invalid(WHO, "items must be an array");
+      if (items.length === 0) return [];
+      if (new Set(items.map((i) => i.key)).size !== items.length) throw invalid(WHO, "putMany was given the same key twice");
+      const args = [];
+      const versions = [];
+      const ctes = items.map(({ key, value, expect = "any", expiresAt }, i) => {
+        checkKey(WHO, key);
+        checkValue(WHO, value);
+        const e = expectation(WHO, expect);
+        const version = randomVersion();
+        versions.push(version);
+        const [k, v, ver, exp] = [key, toBytes(value), version, expiryHint(WHO, expiresAt)].map((a) => `$${args.push(a)}`);
+        const after = i === 0 ? "TRUE" : `EXISTS (SELECT 1 FROM w${i - 1})`;
+        if (e === "absent" || e === "any") {
+          const onConflict =
+            e === "absent"
+              ? "DO NOTHING"
+              : "DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at";
+          return `w${i} AS (INSERT INTO ${t} (key, value, version, expires_at)
+            SELECT ${k}::text, ${v}::bytea, ${ver}::text, ${exp}::bigint WHERE ${after}
+            ON CONFLICT (key) ${onConflict} RETURNING 1)`;
+        }
+        const expected = `$${args.push(e.version)}`;
+        return `w${i} AS (UPDATE ${t} SET value = ${v}::bytea, version = ${ver}::text, expires_at = ${exp}::bigint
+          WHERE key = ${k}::text AND version = ${expected}::text AND ${after} RETURNING 1)`;
+      });
+      const counts = items.map((_, i) => `(SELECT count(*) FROM w${i})`).join(", ");
+      const r = await pool.query(`WITH ${ctes.join(", ")} SELECT ARRAY[${counts}]::int[] AS written`, args);
+      const written = r.rows[0].written;
+      const out = [];
+      for (let i = 0; i < items.length; i++) {
+        if (Number(written[i]) !== 1) {
+          out.push({ ok: false });
+          break;
+        }
+        out.push({ ok: true, version: versions[i] });
+      }
+      return out;
     },
 
     async delete(key) {

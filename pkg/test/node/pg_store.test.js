@@ -51,6 +51,29 @@ test("postgresStore passes every conformance case against PostgreSQL", { skip },
   assert.deepEqual(r.passed, CASES);
 });
 
+test("putMany writes a batch in one query, in order, stopping at the first conflict", { skip }, async () => {
+  let queries = 0;
+  const counted = { query: (...a) => (queries++, admin.query(...a)), connect: () => admin.connect() };
+  const s = postgresStore(counted, { table: TABLE });
+  const k = (n) => `pm/${Date.now()}/${n}`;
+  const [a, b, c] = [k("a"), k("b"), k("c")];
+  await s.set(b, "kept", { expect: "absent" });
+  queries = 0;
+  const r = await s.putMany([
+    { key: a, value: "1", expect: "absent" },
+    { key: b, value: "2", expect: "absent" },
+    { key: c, value: "3", expect: "absent" },
+  ]);
+  assert.equal(queries, 1);
+  assert.equal(r.length, 2);
+  assert.equal(r[0].ok, true);
+  assert.deepEqual(r[1], { ok: false });
+  assert.equal((await s.get(a)).version, r[0].version);
+  assert.equal((await s.get(b)).value, "kept");
+  assert.equal(await s.get(c), null);
+  await assert.rejects(() => s.putMany([{ key: a, value: "x" }, { key: a, value: "y" }]));
+});
+
 test("migrate() applies each migration once, also when two callers race", { skip }, async () => {
   const table = `${TABLE}_m`;
   try {

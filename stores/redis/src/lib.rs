@@ -16,7 +16,9 @@ use redis::aio::ConnectionLike;
 use redis::cluster_routing::Slot;
 use redis::{RedisError, RetryMethod, Script};
 use webgates_sessions::errors::StoreError;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use webgates_sessions::store::{
+    check_distinct_keys, Entry, Expect, ListPage, Put, PutOutcome, Store, Version,
+};
 use webgates_sessions::Timestamp;
 
 /// The prefix of every Redis key the store writes unless [`RedisStore::with_prefix`] names
@@ -56,6 +58,7 @@ struct Placement {
 #[derive(Debug)]
 struct Scripts {
     put: Script,
+    put_many: Script,
     delete: Script,
     list: Script,
 }
@@ -142,6 +145,7 @@ where
             per_slot,
             scripts: std::sync::Arc::new(Scripts {
                 put: Script::new(include_str!("put.lua")),
+                put_many: Script::new(include_str!("put_many.lua")),
                 delete: Script::new(include_str!("delete.lua")),
                 list: Script::new(include_str!("list.lua")),
             }),
@@ -328,6 +332,70 @@ where
         } else {
             PutOutcome::Conflict
         })
+    }
+
+    /// One script for the whole batch on one server (one round trip); on a cluster one script
+    /// per run of consecutive items in the same hash slot, run one after the other (a script
+    /// may not span slots), so a batch over three slots costs three round trips there.
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        check_distinct_keys(&puts)?;
+        let mut runs: Vec<Vec<(Placement, Put)>> = Vec::new();
+        for put in puts {
+            let place = self.place(&put.key);
+            let slot = Slot::for_key(place.record.as_bytes());
+            match runs.last_mut() {
+                Some(run)
+                    if !self.per_slot
+                        || run
+                            .first()
+                            .is_some_and(|(p, _)| Slot::for_key(p.record.as_bytes()) == slot) =>
+                {
+                    run.push((place, put));
+                }
+                _ => runs.push(vec![(place, put)]),
+            }
+        }
+        let mut outcomes = Vec::new();
+        for run in runs {
+            let n = run.len();
+            let mut versions = Vec::with_capacity(n);
+            let mut call = self.scripts.put_many.prepare_invoke();
+            for (place, put) in run {
+                let version = new_version()?;
+                call.key(&place.record)
+                    .key(place.index.as_ref().unwrap_or(&place.record));
+                let (mode, expected) = match put.expect {
+                    Expect::Absent => ("absent", String::new()),
+                    Expect::Version(v) => ("version", v.0),
+                    Expect::Any => ("any", String::new()),
+                };
+                call.arg(mode)
+                    .arg(expected)
+                    .arg(put.value)
+                    .arg(&version)
+                    .arg(
+                        put.expires
+                            .map_or_else(String::new, |t| t.as_millis().to_string()),
+                    )
+                    .arg(&put.key)
+                    .arg(if place.index.is_some() { "1" } else { "0" });
+                versions.push(version);
+            }
+            let mut conn = self.conn.clone();
+            let written: i64 = call.invoke_async(&mut conn).await.map_err(|e| fail(&e))?;
+            let written = usize::try_from(written).unwrap_or(0).min(n);
+            outcomes.extend(
+                versions
+                    .into_iter()
+                    .take(written)
+                    .map(|v| PutOutcome::Written(Version(v))),
+            );
+            if written < n {
+                outcomes.push(PutOutcome::Conflict);
+                break;
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

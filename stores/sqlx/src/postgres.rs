@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use sqlx::postgres::PgPool;
 use webgates_sessions::errors::StoreError;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use webgates_sessions::store::{
+    check_distinct_keys, Entry, Expect, ListPage, Put, PutOutcome, Store, Version,
+};
 use webgates_sessions::Timestamp;
 
 use crate::error::store_error;
@@ -139,9 +141,9 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    /// Linearizable (conditional `UPDATE`/`INSERT` checked by row count on one primary; keys are `TEXT` and values `BYTEA` (up to 1 GB), far above the contract), no key or value limit.
+    /// Linearizable (conditional `UPDATE`/`INSERT` checked by row count on one primary; keys are `TEXT` and values `BYTEA` (up to 1 GB), far above the contract), no key or value limit; `put_many` is one statement, so all or nothing.
     fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
-        webgates_sessions::store::StoreGuarantees::linearizable()
+        webgates_sessions::store::StoreGuarantees::linearizable().with_atomic_put_many(true)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
@@ -220,6 +222,86 @@ impl Store for PostgresStore {
         } else {
             PutOutcome::Conflict
         })
+    }
+
+    /// One statement, one round trip: a data-modifying `WITH` item per write, each the same
+    /// conditional `INSERT`/`UPDATE` as [`Store::put`] and each run only if the one before it
+    /// wrote its row (`EXISTS` over the previous item's `RETURNING`), so a conflict stops the
+    /// batch there. The answer is the row count of every item.
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        check_distinct_keys(&puts)?;
+        if puts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let t = &self.table;
+        let mut items = Vec::with_capacity(puts.len());
+        let mut versions = Vec::with_capacity(puts.len());
+        let mut n = 0;
+        let mut param = || {
+            n += 1;
+            n
+        };
+        for (i, put) in puts.iter().enumerate() {
+            let (k, v, ver, exp) = (param(), param(), param(), param());
+            let after = if i == 0 {
+                "TRUE".to_owned()
+            } else {
+                format!("EXISTS (SELECT 1 FROM w{})", i - 1)
+            };
+            let item = match &put.expect {
+                Expect::Absent => format!(
+                    "w{i} AS (INSERT INTO {t} (key, value, version, expires_at)
+                       SELECT ${k}, ${v}, ${ver}, ${exp} WHERE {after}
+                       ON CONFLICT (key) DO NOTHING RETURNING 1)"
+                ),
+                Expect::Version(_) => {
+                    let expected = param();
+                    format!(
+                        "w{i} AS (UPDATE {t} SET value = ${v}, version = ${ver}, expires_at = ${exp}
+                           WHERE key = ${k} AND version = ${expected} AND {after} RETURNING 1)"
+                    )
+                }
+                Expect::Any => format!(
+                    "w{i} AS (INSERT INTO {t} (key, value, version, expires_at)
+                       SELECT ${k}, ${v}, ${ver}, ${exp} WHERE {after}
+                       ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+                         version = excluded.version, expires_at = excluded.expires_at
+                       RETURNING 1)"
+                ),
+            };
+            items.push(item);
+            versions.push(new_version()?);
+        }
+        let counts: Vec<String> = (0..puts.len())
+            .map(|i| format!("(SELECT count(*) FROM w{i})"))
+            .collect();
+        let sql = format!(
+            "WITH {} SELECT ARRAY[{}]::BIGINT[]",
+            items.join(", "),
+            counts.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<_, Vec<i64>>(&sql);
+        for (put, version) in puts.into_iter().zip(&versions) {
+            q = q
+                .bind(put.key)
+                .bind(put.value)
+                .bind(version)
+                .bind(expires_at(put.expires));
+            if let Expect::Version(expected) = put.expect {
+                q = q.bind(expected.0);
+            }
+        }
+        let counts = q.fetch_one(&self.pool).await.map_err(fail)?;
+        let mut outcomes = Vec::with_capacity(versions.len());
+        for (count, version) in counts.into_iter().zip(versions) {
+            if count == 1 {
+                outcomes.push(PutOutcome::Written(Version(version)));
+            } else {
+                outcomes.push(PutOutcome::Conflict);
+                break;
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

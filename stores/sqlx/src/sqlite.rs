@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use sqlx::sqlite::SqlitePool;
 use webgates_sessions::errors::StoreError;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store, Version};
+use webgates_sessions::store::{
+    check_distinct_keys, Entry, Expect, ListPage, Put, PutOutcome, Store, Version,
+};
 use webgates_sessions::Timestamp;
 
 use crate::error::store_error;
@@ -139,9 +141,9 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    /// Linearizable (one writer at a time on one file; keys are `TEXT` and values `BLOB` up to SQLite's default 1 GB length limit), no key or value limit.
+    /// Linearizable (one writer at a time on one file; keys are `TEXT` and values `BLOB` up to SQLite's default 1 GB length limit), no key or value limit; `put_many` is one transaction, so all or nothing.
     fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
-        webgates_sessions::store::StoreGuarantees::linearizable()
+        webgates_sessions::store::StoreGuarantees::linearizable().with_atomic_put_many(true)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Entry>, StoreError> {
@@ -187,38 +189,37 @@ impl Store for SqliteStore {
         expect: Expect,
         expires: Option<Timestamp>,
     ) -> Result<PutOutcome, StoreError> {
-        let t = &self.table;
-        let version = new_version()?;
-        let expires = expires_at(expires);
-        let query = match &expect {
-            Expect::Absent => format!(
-                "INSERT INTO {t} (key, value, version, expires_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key) DO NOTHING"
-            ),
-            Expect::Version(_) => format!(
-                "UPDATE {t} SET value = ?2, version = ?3, expires_at = ?4
-                 WHERE key = ?1 AND version = ?5"
-            ),
-            Expect::Any => format!(
-                "INSERT INTO {t} (key, value, version, expires_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                   version = excluded.version, expires_at = excluded.expires_at"
-            ),
-        };
-        let mut q = sqlx::query(&query)
-            .bind(key)
-            .bind(value)
-            .bind(&version)
-            .bind(expires);
-        if let Expect::Version(expected) = &expect {
-            q = q.bind(&expected.0);
+        let mut conn = self.pool.acquire().await.map_err(fail)?;
+        put_on(&mut conn, &self.table, key, value, expect, expires).await
+    }
+
+    /// One transaction: the statements of [`Store::put`] in order, stopping at the first
+    /// conflict, then one commit (so a failure writes nothing: all or nothing).
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        check_distinct_keys(&puts)?;
+        if puts.is_empty() {
+            return Ok(Vec::new());
         }
-        let done = q.execute(&self.pool).await.map_err(fail)?;
-        Ok(if done.rows_affected() == 1 {
-            PutOutcome::Written(Version(version))
-        } else {
-            PutOutcome::Conflict
-        })
+        let mut tx = self.pool.begin().await.map_err(fail)?;
+        let mut outcomes = Vec::with_capacity(puts.len());
+        for put in puts {
+            let outcome = put_on(
+                &mut tx,
+                &self.table,
+                &put.key,
+                put.value,
+                put.expect,
+                put.expires,
+            )
+            .await?;
+            let conflict = outcome == PutOutcome::Conflict;
+            outcomes.push(outcome);
+            if conflict {
+                break;
+            }
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(outcomes)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -255,4 +256,46 @@ impl Store for SqliteStore {
         let keys: Vec<String> = q.fetch_all(&self.pool).await.map_err(fail)?;
         Ok(page(keys, limit))
     }
+}
+
+/// The conditional statement of one put, on `conn` (the pool's connection, or a transaction).
+async fn put_on(
+    conn: &mut sqlx::SqliteConnection,
+    t: &Table,
+    key: &str,
+    value: Vec<u8>,
+    expect: Expect,
+    expires: Option<Timestamp>,
+) -> Result<PutOutcome, StoreError> {
+    let version = new_version()?;
+    let expires = expires_at(expires);
+    let query = match &expect {
+        Expect::Absent => format!(
+            "INSERT INTO {t} (key, value, version, expires_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO NOTHING"
+        ),
+        Expect::Version(_) => format!(
+            "UPDATE {t} SET value = ?2, version = ?3, expires_at = ?4
+             WHERE key = ?1 AND version = ?5"
+        ),
+        Expect::Any => format!(
+            "INSERT INTO {t} (key, value, version, expires_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+               version = excluded.version, expires_at = excluded.expires_at"
+        ),
+    };
+    let mut q = sqlx::query(&query)
+        .bind(key)
+        .bind(value)
+        .bind(&version)
+        .bind(expires);
+    if let Expect::Version(expected) = &expect {
+        q = q.bind(&expected.0);
+    }
+    let done = q.execute(conn).await.map_err(fail)?;
+    Ok(if done.rows_affected() == 1 {
+        PutOutcome::Written(Version(version))
+    } else {
+        PutOutcome::Conflict
+    })
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use webgates_sessions::errors::StoreError;
 use webgates_sessions::events::{Event, EventLog};
 use webgates_sessions::random::SeededRandom;
-use webgates_sessions::store::{Entry, Expect, ListPage, PutOutcome, Store};
+use webgates_sessions::store::{Entry, Expect, ListPage, Put, PutOutcome, Store};
 use webgates_sessions::{
     Authority, AuthorityConfig, IssueRequest, Issued, KeySet, RenewOutcome, SigningKey, Subject,
     Timestamp,
@@ -258,6 +258,8 @@ pub enum Op {
     GetMany,
     /// `put`.
     Put,
+    /// `put_many`.
+    PutMany,
     /// `delete`.
     Delete,
     /// `list`.
@@ -336,6 +338,22 @@ impl<S: Store> Store for Probe<S> {
             (self.fault)();
         }
         self.inner.put(key, value, expect, expires).await
+    }
+
+    /// One call, counted as one put for [`Probe::arm`]: the fault runs before the batch.
+    async fn put_many(&self, puts: Vec<Put>) -> Result<Vec<PutOutcome>, StoreError> {
+        self.record(Op::PutMany);
+        if self.armed.load(Ordering::SeqCst)
+            && self.puts_until_fault.fetch_sub(1, Ordering::SeqCst) == 1
+        {
+            self.armed.store(false, Ordering::SeqCst);
+            (self.fault)();
+        }
+        self.inner.put_many(puts).await
+    }
+
+    fn guarantees(&self) -> webgates_sessions::store::StoreGuarantees {
+        self.inner.guarantees()
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -4,6 +4,12 @@
 //! throughput at 1 and 16 concurrent clients, against the floor of one bare compare-and-set on
 //! the same engine. Each engine line is also printed as `STORES|…` for
 //! `scripts/store-benchmarks.sh`, which writes the "Stores" section of BENCHMARKS.md.
+//!
+//! The peer: tower-sessions' own stores (tower-sessions-sqlx-store on SQLite and PostgreSQL,
+//! tower-sessions-redis-store on Redis) doing what its middleware does per request that changes
+//! a session, a `load` then a `save` of the whole record, at 1 and 16 clients on the same engine
+//! (printed as `PEER|…`). Last writer wins there: no compare-and-set, no rotation, no replay
+//! detection, so it is a floor for a session store's work rather than an equal.
 //! Run: `scripts/engines.sh run cargo test -p webgates-sessions-stores-tests --release --test
 //! measure -- --ignored --nocapture`.
 
@@ -12,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use tower_sessions_core::session::{Id, Record};
+use tower_sessions_core::SessionStore;
+use tower_sessions_redis_store::fred;
+use tower_sessions_redis_store::fred::prelude::ClientLike;
 use webgates_sessions::events::EventLog;
 use webgates_sessions::store::{Expect, PutOutcome, Store};
 use webgates_sessions::{Authority, Subject};
@@ -173,6 +183,63 @@ async fn report<S: Store + 'static>(engine: &str, store: S) {
     );
 }
 
+/// `N` load + save pairs of one tower-sessions record per client, split over `clients` tasks.
+async fn run_peer<T: SessionStore + Clone>(store: &T, clients: usize) -> Figure {
+    let per = N / clients;
+    let mut ids = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut record = peer_record();
+        store.create(&mut record).await.expect("peer create");
+        ids.push(record.id);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut samples = Vec::with_capacity(per);
+                for i in 0..per {
+                    let t = Instant::now();
+                    let mut record = store.load(&id).await.expect("peer load").expect("record");
+                    record.data.insert("n".into(), serde_json::json!(i));
+                    store.save(&record).await.expect("peer save");
+                    samples.push(t.elapsed().as_micros());
+                }
+                samples
+            })
+        })
+        .collect();
+    let mut samples = Vec::with_capacity(N);
+    for t in tasks {
+        samples.extend(t.await.expect("peer task"));
+    }
+    let per_sec = (per * clients) as f64 / start.elapsed().as_secs_f64();
+    let (p50, p99) = percentiles(samples);
+    Figure { p50, p99, per_sec }
+}
+
+/// A session record the size of a typical tower-sessions one: a user id and a few fields.
+fn peer_record() -> Record {
+    let mut data = std::collections::HashMap::new();
+    data.insert("user_id".into(), serde_json::json!("user-42"));
+    data.insert("roles".into(), serde_json::json!(["reader", "writer"]));
+    Record {
+        id: Id::default(),
+        data,
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(30),
+    }
+}
+
+async fn report_peer<T: SessionStore + Clone>(engine: &str, store: T) {
+    // Warm the connections.
+    run_peer(&store, 1).await;
+    let one = run_peer(&store, 1).await;
+    let many = run_peer(&store, CLIENTS).await;
+    println!("{engine:>8}: tower-sessions load + save: 1 client {one}; {CLIENTS} clients {many}");
+    println!("PEER|{engine}|{one}|{many}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 async fn store_calls_latency_and_throughput_per_engine() {
@@ -191,7 +258,10 @@ async fn store_calls_latency_and_throughput_per_engine() {
             .expect("open"),
     );
     sqlite.migrate().await.expect("migrate");
+    let peer = tower_sessions_sqlx_store::SqliteStore::new(sqlite.pool().clone());
+    peer.migrate().await.expect("peer migrate");
     report("sqlite", sqlite).await;
+    report_peer("sqlite", peer).await;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
@@ -204,7 +274,10 @@ async fn store_calls_latency_and_throughput_per_engine() {
                 .expect("connect"),
         );
         pg.migrate().await.expect("migrate");
+        let peer = tower_sessions_sqlx_store::PostgresStore::new(pg.pool().clone());
+        peer.migrate().await.expect("peer migrate");
         report("postgres", pg).await;
+        report_peer("postgres", peer).await;
     }
     if let Some(url) = engine_url("WEBGATES_REDIS_URL") {
         let conn = redis::Client::open(url.as_str())
@@ -213,6 +286,10 @@ async fn store_calls_latency_and_throughput_per_engine() {
             .await
             .expect("connect");
         report("redis", RedisStore::new(conn)).await;
+        let config = fred::prelude::Config::from_url(&url).expect("peer url");
+        let pool = fred::prelude::Pool::new(config, None, None, None, CLIENTS).expect("peer pool");
+        pool.init().await.expect("peer connect");
+        report_peer("redis", tower_sessions_redis_store::RedisStore::new(pool)).await;
     }
     if let Some(urls) = engine_url("WEBGATES_REDIS_CLUSTER_URLS") {
         let conn = redis::cluster::ClusterClient::new(urls.split(',').collect::<Vec<_>>())
