@@ -10,11 +10,10 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use webgates_sessions::clock::SystemClock;
 use webgates_sessions::context::MAX_USER_AGENT_LEN;
 use webgates_sessions::{
-    AppClaims, Authority, ClientInfo, Clock, Error, IssueRequest, LogoutOutcome, RenewOutcome,
-    SessionId, Store, Subject, Timestamp,
+    AppClaims, Authority, ClientInfo, Error, IssueRequest, LogoutOutcome, RenewOutcome, SessionId,
+    Store, Subject, Timestamp,
 };
 
 use axum::extract::{ConnectInfo, FromRef, Request, State};
@@ -35,7 +34,6 @@ pub(crate) struct Inner<S> {
     pub(crate) config: HttpConfig,
     pub(crate) cookie: RefreshCookie,
     pub(crate) realm: Arc<str>,
-    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) verifier: AccessVerifier,
 }
 
@@ -136,34 +134,15 @@ impl<S: Store + 'static> AuthLayer<S> {
         );
         let cookie = RefreshCookie::new(&config.cookie, &config.base);
         let verifier = AccessVerifier::from_authority(authority.clone()).with_realm(&*realm);
-        let clock = Arc::new(SystemClock);
         Ok(Self {
             inner: Arc::new(Inner {
                 authority,
                 config,
                 cookie,
                 realm,
-                clock,
                 verifier,
             }),
         })
-    }
-
-    /// Uses `clock` for the cookie's `Max-Age` and the throttle: pass the authority's clock
-    /// when it is not the system clock (a `ManualClock` in tests).
-    #[must_use]
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        let inner = Inner {
-            authority: self.inner.authority.clone(),
-            config: self.inner.config.clone(),
-            cookie: self.inner.cookie.clone(),
-            realm: self.inner.realm.clone(),
-            clock,
-            verifier: self.inner.verifier.clone(),
-        };
-        Self {
-            inner: Arc::new(inner),
-        }
     }
 
     /// The authority.
@@ -330,7 +309,8 @@ impl<S: Store + 'static> AuthLayer<S> {
         access_exp: Timestamp,
         absolute: Timestamp,
     ) -> Response {
-        let now = self.inner.clock.now();
+        // The authority's clock: the lifetimes left are those it decides by.
+        let now = self.inner.authority.now();
         let body = serde_json::json!({
             "access_token": access,
             "token_type": "Bearer",
