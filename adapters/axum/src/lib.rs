@@ -59,6 +59,7 @@ mod extract;
 #[cfg(feature = "remote-jwks")]
 mod jwks;
 mod layer;
+mod panic;
 mod request;
 mod response;
 mod routes;

@@ -22,8 +22,13 @@ use crate::response::{json_body, HttpError};
 pub const MAX_PAGE_LIMIT: usize = 100;
 
 impl<S: Store + 'static> AuthLayer<S> {
-    /// The H1 routes, ready to `merge` into the application's router.
+    /// The H1 routes, ready to `merge` into the application's router. A panic in one of them
+    /// answers `500 http_internal`; [`AuthLayer::serve`] extends that to the application's routes.
     pub fn router(&self) -> Router {
+        crate::panic::catch_panics(self.routes())
+    }
+
+    fn routes(&self) -> Router {
         let base = &self.inner.config.base;
         let auth = Router::new()
             .route(&format!("{base}/refresh"), only(post(refresh::<S>), "POST"))
@@ -56,7 +61,7 @@ impl<S: Store + 'static> AuthLayer<S> {
         listener: tokio::net::TcpListener,
         app: Router<AuthLayer<S>>,
     ) -> std::io::Result<()> {
-        let router = self.router().merge(app.with_state(self));
+        let router = crate::panic::catch_panics(self.routes().merge(app.with_state(self)));
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service).await
     }
