@@ -48,6 +48,15 @@ impl Reply {
 const COOKIE: &str = "__Secure-wg_refresh";
 
 impl Server {
+    /// A server whose layer runs over `authority`.
+    async fn over<S: Store + 'static>(authority: Arc<webgates_sessions::Authority<S>>) -> Self {
+        let (url, _) = support::start_over(authority, HttpConfig::new(ORIGIN)).await;
+        Self {
+            url,
+            http: Client::new(),
+        }
+    }
+
     async fn new<S: Store + 'static>(store: S) -> Self {
         Self::with(store, HttpConfig::new(ORIGIN)).await
     }
@@ -302,6 +311,26 @@ async fn bodies_over_the_limit_are_413(s: Server) {
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(r.code(), "http_payload_too_large");
     }
+    // H3 order: the origin before the body, the body before duplicate cookies.
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", "https://evil.example")],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(r.code(), "http_forbidden_origin", "H3.2 before H3.3");
+    let twice = format!("{COOKIE}=a; {COOKIE}=b");
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", ORIGIN), ("cookie", &twice)],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(r.code(), "http_payload_too_large", "H3.3 before H3.5");
     // A chunked body declares no length: 4 chunks of 2 KiB pass the 4 KiB cap.
     let addr = s.url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -808,4 +837,134 @@ async fn insecure_mode_drops_secure_and_the_prefix() {
         set.starts_with("wg_refresh=") && !set.contains("Secure"),
         "{set}"
     );
+}
+
+/// H2.1, H4.1: `Max-Age` and `expires_in` are measured on the authority's clock, and rotation
+/// never extends the cookie (here the authority's clock is 1.8e9, not the system's).
+#[tokio::test]
+async fn max_age_counts_down_on_the_authoritys_clock_and_rotation_never_extends_it() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+    let authority = support::builder(MemoryStore::new())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let max_age = |r: &Reply| -> u64 {
+        let set = r.header("set-cookie").unwrap();
+        set.split("; ")
+            .find_map(|a| a.strip_prefix("Max-Age="))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let login = s.login("alice", "correct-horse").await;
+    assert_eq!(max_age(&login), 30 * 24 * 3600);
+    assert_eq!(login.body["expires_in"], 300);
+    clock.advance(Duration::from_secs(3600));
+    let renewed = s.refresh(&login.cookie()).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    assert_eq!(max_age(&renewed), 30 * 24 * 3600 - 3600);
+    assert_eq!(renewed.body["expires_in"], 300);
+}
+
+/// Blocks the first renewal's claims refresh until released, holding its lease.
+struct BlockingHook {
+    started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl webgates_sessions::services::ClaimsHook for BlockingHook {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        current: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        let started = self.started.lock().unwrap().take();
+        let release = self.release.clone();
+        let current = current.clone();
+        async move {
+            if let Some(started) = started {
+                let _ = started.send(());
+                release.notified().await;
+            }
+            Ok(current)
+        }
+    }
+}
+
+/// H4.1 `leaseHeld`: while another instance holds the renewal lease, `B/refresh` answers 503
+/// `lease_held` with `Retry-After`, keeps the cookie, and the same cookie then gets that
+/// renewal's successor.
+#[tokio::test]
+async fn a_held_lease_is_503_with_retry_after_and_the_cookie_then_gets_the_successor() {
+    let store = Arc::new(MemoryStore::new());
+    let s = Server::over(support::authority(store.clone())).await;
+    let (started, was_started) = tokio::sync::oneshot::channel();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let hook = BlockingHook {
+        started: std::sync::Mutex::new(Some(started)),
+        release: release.clone(),
+    };
+    let other = Arc::new(support::builder(store).claims_hook(hook).build().unwrap());
+    let cookie = s.login("alice", "correct-horse").await.cookie();
+    let holder = {
+        let (other, cookie) = (other.clone(), cookie.clone());
+        tokio::spawn(async move { other.renew(&cookie).await })
+    };
+    was_started.await.unwrap();
+    let held = s.refresh(&cookie).await;
+    assert_eq!(
+        held.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        held.body
+    );
+    assert_eq!(held.body, serde_json::json!({"error":"lease_held"}));
+    let retry: u64 = held.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(held.header("cache-control"), Some("no-store"));
+    assert!(held.header("set-cookie").is_none(), "kept");
+    release.notify_one();
+    let successor = match holder.await.unwrap().unwrap() {
+        webgates_sessions::RenewOutcome::Renewed(r) => r.refresh_token,
+        other => panic!("{other:?}"),
+    };
+    let after = s.refresh(&cookie).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.cookie(), successor, "grace: the same successor");
+}
+
+/// `http_internal`: a panicking handler answers 500 JSON, and the server keeps serving.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_http_internal() {
+    let auth = webgates_sessions_axum::AuthLayer::new(
+        support::authority(MemoryStore::new()),
+        HttpConfig::new(ORIGIN),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("handler bug");
+            }
+        }),
+    );
+    tokio::spawn(auth.serve(listener, app));
+    let s = Server {
+        url,
+        http: Client::new(),
+    };
+    let r = s.send(Method::GET, "/boom", &[], None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body, serde_json::json!({"error":"http_internal"}));
+    let jwks = s
+        .send(Method::GET, "/.well-known/jwks.json", &[], None)
+        .await;
+    assert_eq!(jwks.status, StatusCode::OK);
 }

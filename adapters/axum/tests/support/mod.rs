@@ -33,13 +33,14 @@ pub async fn serve(router: Router) -> SocketAddr {
 }
 
 pub fn authority<S: Store>(store: S) -> Arc<Authority<S>> {
+    Arc::new(builder(store).build().unwrap())
+}
+
+/// The test authority's builder (key `k1`, [`ISSUER`]), to add a clock or a hook.
+pub fn builder<S: Store>(store: S) -> webgates_sessions::services::AuthorityBuilder<S> {
     let key = SigningKey::from_seed(&[7; 32], Some("k1")).unwrap();
     let config = AuthorityConfig::new(ISSUER, "api.example");
-    Arc::new(
-        Authority::builder(config, KeySet::new(key), store)
-            .build()
-            .unwrap(),
-    )
+    Authority::builder(config, KeySet::new(key), store)
 }
 
 #[derive(serde::Deserialize)]
@@ -93,7 +94,15 @@ pub fn app<S: Store + 'static>(auth: AuthLayer<S>) -> Router {
 }
 
 pub async fn start<S: Store + 'static>(store: S, config: HttpConfig) -> (String, AuthLayer<S>) {
-    let auth = AuthLayer::new(authority(store), config).unwrap();
+    start_over(authority(store), config).await
+}
+
+/// [`start`] over a given authority.
+pub async fn start_over<S: Store + 'static>(
+    authority: Arc<Authority<S>>,
+    config: HttpConfig,
+) -> (String, AuthLayer<S>) {
+    let auth = AuthLayer::new(authority, config).unwrap();
     let addr = serve(app(auth.clone())).await;
     (format!("http://{addr}"), auth)
 }
