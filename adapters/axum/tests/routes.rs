@@ -598,6 +598,7 @@ async fn delete_is_owner_checked(s: Server) {
     assert_eq!(junk.status, StatusCode::NOT_FOUND);
     let own = s.bearer(Method::DELETE, &path, &alice2.access()).await;
     assert_eq!(own.status, StatusCode::NO_CONTENT);
+    assert_eq!(own.header("cache-control"), Some("no-store"), "H1.2");
     let again = s.bearer(Method::DELETE, &path, &alice2.access()).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
@@ -608,6 +609,7 @@ async fn logout_revokes_and_the_access_token_loses_the_sessions_routes(s: Server
     let other = s.login("alice", "correct-horse").await;
     let out = s.logout(&login.cookie()).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(out.header("cache-control"), Some("no-store"), "H1.2");
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(s.refresh(&login.cookie()).await.body["reason"], "revoked");
     let list = s
@@ -967,4 +969,34 @@ async fn a_panicking_handler_answers_500_http_internal() {
         .send(Method::GET, "/.well-known/jwks.json", &[], None)
         .await;
     assert_eq!(jwks.status, StatusCode::OK);
+}
+
+/// H4.3 through `password_login`: a subject the core refuses (empty, control characters) is the
+/// application's bad argument, `400 invalid_input`, and sets no cookie; a good one logs in.
+#[tokio::test]
+async fn password_login_answers_a_bad_subject_with_400_invalid_input() {
+    let auth = webgates_sessions_axum::AuthLayer::new(
+        support::authority(MemoryStore::new()),
+        HttpConfig::new(ORIGIN),
+    )
+    .unwrap();
+    let login = auth.password_login(|_| async { true });
+    let app = auth.router().merge(
+        axum::Router::new()
+            .route("/auth/login", login)
+            .with_state(auth.clone()),
+    );
+    let s = Server {
+        url: format!("http://{}", support::serve(app).await),
+        http: Client::new(),
+    };
+    for user in ["", "al\\u0000ice"] {
+        let r = s.login(user, "anything").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{user:?}");
+        assert_eq!(r.code(), "invalid_input");
+        assert!(r.header("set-cookie").is_none());
+    }
+    let ok = s.login("carol", "anything").await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
 }
