@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use webgates_sessions::context::MAX_USER_AGENT_LEN;
+use webgates_sessions::services::{ClaimsHook, NoHook};
 use webgates_sessions::{
     AppClaims, Authority, ClientInfo, Error, IssueRequest, LogoutOutcome, RenewOutcome, SessionId,
     Store, Subject, Timestamp,
@@ -25,12 +26,12 @@ use crate::request;
 use crate::response::{json_body, HttpError};
 
 /// The HTTP layer over one [`Authority`]: see the crate documentation. Cheap to clone.
-pub struct AuthLayer<S> {
-    pub(crate) inner: Arc<Inner<S>>,
+pub struct AuthLayer<S, H = NoHook> {
+    pub(crate) inner: Arc<Inner<S, H>>,
 }
 
-pub(crate) struct Inner<S> {
-    pub(crate) authority: Arc<Authority<S>>,
+pub(crate) struct Inner<S, H> {
+    pub(crate) authority: Arc<Authority<S, H>>,
     pub(crate) config: HttpConfig,
     pub(crate) cookie: RefreshCookie,
     pub(crate) realm: Arc<str>,
@@ -38,13 +39,13 @@ pub(crate) struct Inner<S> {
 }
 
 /// `Claims` on routes whose state is the layer: verified with the authority's current keys.
-impl<S: Store + 'static> FromRef<AuthLayer<S>> for AccessVerifier {
-    fn from_ref(layer: &AuthLayer<S>) -> Self {
+impl<S: Store + 'static, H: ClaimsHook + 'static> FromRef<AuthLayer<S, H>> for AccessVerifier {
+    fn from_ref(layer: &AuthLayer<S, H>) -> Self {
         layer.inner.verifier.clone()
     }
 }
 
-impl<S> Clone for AuthLayer<S> {
+impl<S, H> Clone for AuthLayer<S, H> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -52,7 +53,7 @@ impl<S> Clone for AuthLayer<S> {
     }
 }
 
-impl<S> std::fmt::Debug for AuthLayer<S> {
+impl<S, H> std::fmt::Debug for AuthLayer<S, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthLayer")
             .field("config", &self.inner.config)
@@ -119,12 +120,12 @@ impl IssueOptions {
     }
 }
 
-impl<S: Store + 'static> AuthLayer<S> {
+impl<S: Store + 'static, H: ClaimsHook + 'static> AuthLayer<S, H> {
     /// A layer over `authority` with `config`.
     ///
     /// # Errors
     /// [`Error::Config`] from [`HttpConfig::validate`].
-    pub fn new(authority: Arc<Authority<S>>, config: HttpConfig) -> Result<Self, Error> {
+    pub fn new(authority: Arc<Authority<S, H>>, config: HttpConfig) -> Result<Self, Error> {
         config.validate()?;
         let realm = Arc::from(
             config
@@ -146,7 +147,7 @@ impl<S: Store + 'static> AuthLayer<S> {
     }
 
     /// The authority.
-    pub fn authority(&self) -> &Arc<Authority<S>> {
+    pub fn authority(&self) -> &Arc<Authority<S, H>> {
         &self.inner.authority
     }
 
@@ -187,12 +188,12 @@ impl<S: Store + 'static> AuthLayer<S> {
     /// username as subject; a refused check is `401 http_invalid_credentials`. Mount it on a
     /// router whose state is this layer; serve with `into_make_service_with_connect_info` so the
     /// peer address is known (H7.2).
-    pub fn password_login<F, Fut>(&self, check: F) -> axum::routing::MethodRouter<AuthLayer<S>>
+    pub fn password_login<F, Fut>(&self, check: F) -> axum::routing::MethodRouter<AuthLayer<S, H>>
     where
         F: Fn(Credentials) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = bool> + Send,
     {
-        let handler = move |State(auth): State<AuthLayer<S>>, request: Request| {
+        let handler = move |State(auth): State<AuthLayer<S, H>>, request: Request| {
             let check = check.clone();
             async move {
                 let peer = request

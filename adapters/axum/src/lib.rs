@@ -79,11 +79,14 @@ pub use throttle::{RateLimiter, TokenBucket, Verdict, DEFAULT_RATE_LIMIT, DEFAUL
 
 /// Compile-time check that the public futures are `Send` (multi-threaded runtimes need it).
 #[allow(dead_code)]
-fn futures_are_send<S: webgates_sessions::Store + 'static>(
-    layer: &AuthLayer<S>,
+fn futures_are_send<S, H>(
+    layer: &AuthLayer<S, H>,
     headers: &axum::http::HeaderMap,
     verifier: &AccessVerifier,
-) {
+) where
+    S: webgates_sessions::Store + 'static,
+    H: webgates_sessions::services::ClaimsHook + 'static,
+{
     fn send<T: Send>(_: T) {}
     send(layer.issue(headers, "alice", IssueOptions::default()));
     send(layer.throttle(headers, None, "alice"));

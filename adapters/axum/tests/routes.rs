@@ -49,7 +49,9 @@ const COOKIE: &str = "__Secure-wg_refresh";
 
 impl Server {
     /// A server whose layer runs over `authority`.
-    async fn over<S: Store + 'static>(authority: Arc<webgates_sessions::Authority<S>>) -> Self {
+    async fn over<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+        authority: Arc<webgates_sessions::Authority<S, H>>,
+    ) -> Self {
         let (url, _) = support::start_over(authority, HttpConfig::new(ORIGIN)).await;
         Self {
             url,
@@ -999,4 +1001,74 @@ async fn password_login_answers_a_bad_subject_with_400_invalid_input() {
     let ok = s.login("carol", "anything").await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(ok.header("cache-control"), Some("no-store"));
+}
+
+/// Sets `role` to `admin` on every rotation.
+struct Promote;
+
+impl webgates_sessions::services::ClaimsHook for Promote {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        current: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        let mut claims = current.clone();
+        claims.insert("role".into(), "admin".into());
+        std::future::ready(Ok(claims))
+    }
+}
+
+/// The layer serves an authority with a claims hook: `B/refresh` hands out the hook's claims.
+#[tokio::test]
+async fn an_authority_with_a_claims_hook_refreshes_through_the_layer() {
+    let authority = support::builder(MemoryStore::new())
+        .claims_hook(Promote)
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let login = s.login("alice", "correct-horse").await;
+    let me = s.bearer(Method::GET, "/me", &login.access()).await;
+    assert_eq!(me.body["role"], "member");
+    let renewed = s.refresh(&login.cookie()).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    let me = s.bearer(Method::GET, "/me", &renewed.access()).await;
+    assert_eq!(me.body["role"], "admin");
+}
+
+/// Fails every claims refresh.
+struct Down;
+
+impl webgates_sessions::services::ClaimsHook for Down {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        _: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        std::future::ready(Err(webgates_sessions::services::HookError(
+            "directory down".into(),
+        )))
+    }
+}
+
+/// H4.1: any other library error is 500 with its code, no `Retry-After`, the cookie kept.
+#[tokio::test]
+async fn a_failing_claims_hook_is_500_hook_failed_and_keeps_the_cookie() {
+    let authority = support::builder(MemoryStore::new())
+        .claims_hook(Down)
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let login = s.login("alice", "correct-horse").await;
+    let r = s.refresh(&login.cookie()).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body, serde_json::json!({"error":"hook_failed"}));
+    assert!(r.header("retry-after").is_none());
+    assert!(r.header("set-cookie").is_none(), "kept");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
 }

@@ -49,8 +49,8 @@ struct Login {
     password: String,
 }
 
-async fn login<S: Store + 'static>(
-    State(auth): State<AuthLayer<S>>,
+async fn login<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+    State(auth): State<AuthLayer<S, H>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -85,9 +85,11 @@ async fn me(claims: Claims<AppClaims>) -> String {
 }
 
 /// The layer's routes, `POST /auth/login` and `GET /me` over `authority` with `config`.
-pub fn app<S: Store + 'static>(auth: AuthLayer<S>) -> Router {
+pub fn app<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+    auth: AuthLayer<S, H>,
+) -> Router {
     let own = Router::new()
-        .route("/auth/login", post(login::<S>))
+        .route("/auth/login", post(login::<S, H>))
         .route("/me", get(me))
         .with_state(auth.clone());
     auth.router().merge(own)
@@ -98,10 +100,13 @@ pub async fn start<S: Store + 'static>(store: S, config: HttpConfig) -> (String,
 }
 
 /// [`start`] over a given authority.
-pub async fn start_over<S: Store + 'static>(
-    authority: Arc<Authority<S>>,
+pub async fn start_over<
+    S: Store + 'static,
+    H: webgates_sessions::services::ClaimsHook + 'static,
+>(
+    authority: Arc<Authority<S, H>>,
     config: HttpConfig,
-) -> (String, AuthLayer<S>) {
+) -> (String, AuthLayer<S, H>) {
     let auth = AuthLayer::new(authority, config).unwrap();
     let addr = serve(app(auth.clone())).await;
     (format!("http://{addr}"), auth)
