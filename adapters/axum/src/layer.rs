@@ -25,7 +25,8 @@ use crate::extract::AccessVerifier;
 use crate::request;
 use crate::response::{json_body, HttpError};
 
-/// The HTTP layer over one [`Authority`]: see the crate documentation. Cheap to clone.
+/// The HTTP layer over one [`Authority`] (with its claims hook `H`, if any): see the crate
+/// documentation. Cheap to clone.
 pub struct AuthLayer<S, H = NoHook> {
     pub(crate) inner: Arc<Inner<S, H>>,
 }

@@ -17,7 +17,9 @@
 //! | A whole password login     | [`AuthLayer::password_login`]`(check)`          |
 //! | Serve with peer addresses  | [`AuthLayer::serve`]`(listener, app_routes)`    |
 //!
-//! Every status is decided in one place, [`HttpError::status`]. `IntoResponse` cannot be
+//! Every status is decided in one place, [`HttpError::status`]; a panic in a handler (the layer's,
+//! or any under [`AuthLayer::serve`]) answers `500 {"error":"http_internal"}` instead of dropping
+//! the connection. `IntoResponse` cannot be
 //! implemented here for the core's `Error`, `RenewOutcome` and `LogoutOutcome` (foreign trait,
 //! foreign types): [`HttpError`] wraps the first (`From<Error>`), and
 //! [`AuthLayer::renew_response`] / [`AuthLayer::logout_response`] render the outcomes, which need

@@ -830,6 +830,18 @@ async fn insecure_mode_drops_secure_and_the_prefix() {
     config.cookie.name = Some("session".into());
     let refused = webgates_sessions_axum::AuthLayer::new(authority.clone(), config);
     assert_eq!(refused.unwrap_err().code(), "config_invalid");
+    // Browsers refuse a prefixed cookie without `Secure`, and `__Host-` without `Path=/`.
+    let mut prefixed_insecure = HttpConfig::new(ORIGIN).insecure();
+    prefixed_insecure.cookie.name = Some("__Secure-session".into());
+    let mut host_without_path = HttpConfig::new(ORIGIN);
+    host_without_path.cookie.name = Some("__Host-session".into());
+    for config in [prefixed_insecure, host_without_path] {
+        let refused = webgates_sessions_axum::AuthLayer::new(authority.clone(), config);
+        assert_eq!(refused.unwrap_err().code(), "config_invalid");
+    }
+    let mut custom = HttpConfig::new(ORIGIN).insecure();
+    custom.cookie.name = Some("session".into());
+    assert!(webgates_sessions_axum::AuthLayer::new(authority.clone(), custom).is_ok());
     let s = Server::with(MemoryStore::new(), HttpConfig::new(ORIGIN).insecure()).await;
     let set = s
         .login("alice", "correct-horse")
