@@ -524,6 +524,12 @@ impl<S: Store, H: ClaimsHook> Authority<S, H> {
         &self.repo
     }
 
+    /// The time on the authority's own clock: what adapters measure lifetimes left against
+    /// (a cookie's `Max-Age`, `expires_in`) so they agree with the authority's decisions.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     fn update_keys(&self, change: impl FnOnce(&mut KeySet) -> Result<()>) -> Result<()> {
         if self.ring.is_some() {
             return Err(KeyRingErrorKind::RingManaged.into());

@@ -86,9 +86,11 @@ impl AccessVerifier {
     /// Verifies with `authority`'s current keys (after each of its rotations), as the
     /// authority's own routes do; the realm is its issuer. An [`crate::AuthLayer`]'s router
     /// state yields one of these ([`FromRef`]), so `Claims` works on routes with that state.
-    pub fn from_authority<S: webgates_sessions::Store + 'static>(
-        authority: Arc<webgates_sessions::Authority<S>>,
-    ) -> Self {
+    pub fn from_authority<S, H>(authority: Arc<webgates_sessions::Authority<S, H>>) -> Self
+    where
+        S: webgates_sessions::Store + 'static,
+        H: webgates_sessions::services::ClaimsHook + 'static,
+    {
         let realm = Arc::from(authority.config().issuer.as_str());
         Self {
             source: Source::Authority(Arc::new(move |t: &str| authority.verify(t))),

@@ -10,11 +10,11 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use webgates_sessions::clock::SystemClock;
 use webgates_sessions::context::MAX_USER_AGENT_LEN;
+use webgates_sessions::services::{ClaimsHook, NoHook};
 use webgates_sessions::{
-    AppClaims, Authority, ClientInfo, Clock, Error, IssueRequest, LogoutOutcome, RenewOutcome,
-    SessionId, Store, Subject, Timestamp,
+    AppClaims, Authority, ClientInfo, Error, IssueRequest, LogoutOutcome, RenewOutcome, SessionId,
+    Store, Subject, Timestamp,
 };
 
 use axum::extract::{ConnectInfo, FromRef, Request, State};
@@ -25,28 +25,28 @@ use crate::extract::AccessVerifier;
 use crate::request;
 use crate::response::{json_body, HttpError};
 
-/// The HTTP layer over one [`Authority`]: see the crate documentation. Cheap to clone.
-pub struct AuthLayer<S> {
-    pub(crate) inner: Arc<Inner<S>>,
+/// The HTTP layer over one [`Authority`] (with its claims hook `H`, if any): see the crate
+/// documentation. Cheap to clone.
+pub struct AuthLayer<S, H = NoHook> {
+    pub(crate) inner: Arc<Inner<S, H>>,
 }
 
-pub(crate) struct Inner<S> {
-    pub(crate) authority: Arc<Authority<S>>,
+pub(crate) struct Inner<S, H> {
+    pub(crate) authority: Arc<Authority<S, H>>,
     pub(crate) config: HttpConfig,
     pub(crate) cookie: RefreshCookie,
     pub(crate) realm: Arc<str>,
-    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) verifier: AccessVerifier,
 }
 
 /// `Claims` on routes whose state is the layer: verified with the authority's current keys.
-impl<S: Store + 'static> FromRef<AuthLayer<S>> for AccessVerifier {
-    fn from_ref(layer: &AuthLayer<S>) -> Self {
+impl<S: Store + 'static, H: ClaimsHook + 'static> FromRef<AuthLayer<S, H>> for AccessVerifier {
+    fn from_ref(layer: &AuthLayer<S, H>) -> Self {
         layer.inner.verifier.clone()
     }
 }
 
-impl<S> Clone for AuthLayer<S> {
+impl<S, H> Clone for AuthLayer<S, H> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -54,7 +54,7 @@ impl<S> Clone for AuthLayer<S> {
     }
 }
 
-impl<S> std::fmt::Debug for AuthLayer<S> {
+impl<S, H> std::fmt::Debug for AuthLayer<S, H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthLayer")
             .field("config", &self.inner.config)
@@ -121,12 +121,12 @@ impl IssueOptions {
     }
 }
 
-impl<S: Store + 'static> AuthLayer<S> {
+impl<S: Store + 'static, H: ClaimsHook + 'static> AuthLayer<S, H> {
     /// A layer over `authority` with `config`.
     ///
     /// # Errors
     /// [`Error::Config`] from [`HttpConfig::validate`].
-    pub fn new(authority: Arc<Authority<S>>, config: HttpConfig) -> Result<Self, Error> {
+    pub fn new(authority: Arc<Authority<S, H>>, config: HttpConfig) -> Result<Self, Error> {
         config.validate()?;
         let realm = Arc::from(
             config
@@ -136,38 +136,19 @@ impl<S: Store + 'static> AuthLayer<S> {
         );
         let cookie = RefreshCookie::new(&config.cookie, &config.base);
         let verifier = AccessVerifier::from_authority(authority.clone()).with_realm(&*realm);
-        let clock = Arc::new(SystemClock);
         Ok(Self {
             inner: Arc::new(Inner {
                 authority,
                 config,
                 cookie,
                 realm,
-                clock,
                 verifier,
             }),
         })
     }
 
-    /// Uses `clock` for the cookie's `Max-Age` and the throttle: pass the authority's clock
-    /// when it is not the system clock (a `ManualClock` in tests).
-    #[must_use]
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        let inner = Inner {
-            authority: self.inner.authority.clone(),
-            config: self.inner.config.clone(),
-            cookie: self.inner.cookie.clone(),
-            realm: self.inner.realm.clone(),
-            clock,
-            verifier: self.inner.verifier.clone(),
-        };
-        Self {
-            inner: Arc::new(inner),
-        }
-    }
-
     /// The authority.
-    pub fn authority(&self) -> &Arc<Authority<S>> {
+    pub fn authority(&self) -> &Arc<Authority<S, H>> {
         &self.inner.authority
     }
 
@@ -208,12 +189,12 @@ impl<S: Store + 'static> AuthLayer<S> {
     /// username as subject; a refused check is `401 http_invalid_credentials`. Mount it on a
     /// router whose state is this layer; serve with `into_make_service_with_connect_info` so the
     /// peer address is known (H7.2).
-    pub fn password_login<F, Fut>(&self, check: F) -> axum::routing::MethodRouter<AuthLayer<S>>
+    pub fn password_login<F, Fut>(&self, check: F) -> axum::routing::MethodRouter<AuthLayer<S, H>>
     where
         F: Fn(Credentials) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = bool> + Send,
     {
-        let handler = move |State(auth): State<AuthLayer<S>>, request: Request| {
+        let handler = move |State(auth): State<AuthLayer<S, H>>, request: Request| {
             let check = check.clone();
             async move {
                 let peer = request
@@ -330,7 +311,8 @@ impl<S: Store + 'static> AuthLayer<S> {
         access_exp: Timestamp,
         absolute: Timestamp,
     ) -> Response {
-        let now = self.inner.clock.now();
+        // The authority's clock: the lifetimes left are those it decides by.
+        let now = self.inner.authority.now();
         let body = serde_json::json!({
             "access_token": access,
             "token_type": "Bearer",

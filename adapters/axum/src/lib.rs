@@ -17,7 +17,9 @@
 //! | A whole password login     | [`AuthLayer::password_login`]`(check)`          |
 //! | Serve with peer addresses  | [`AuthLayer::serve`]`(listener, app_routes)`    |
 //!
-//! Every status is decided in one place, [`HttpError::status`]. `IntoResponse` cannot be
+//! Every status is decided in one place, [`HttpError::status`]; a panic in a handler (the layer's,
+//! or any under [`AuthLayer::serve`]) answers `500 {"error":"http_internal"}` instead of dropping
+//! the connection. `IntoResponse` cannot be
 //! implemented here for the core's `Error`, `RenewOutcome` and `LogoutOutcome` (foreign trait,
 //! foreign types): [`HttpError`] wraps the first (`From<Error>`), and
 //! [`AuthLayer::renew_response`] / [`AuthLayer::logout_response`] render the outcomes, which need
@@ -59,6 +61,7 @@ mod extract;
 #[cfg(feature = "remote-jwks")]
 mod jwks;
 mod layer;
+mod panic;
 mod request;
 mod response;
 mod routes;
@@ -78,11 +81,14 @@ pub use throttle::{RateLimiter, TokenBucket, Verdict, DEFAULT_RATE_LIMIT, DEFAUL
 
 /// Compile-time check that the public futures are `Send` (multi-threaded runtimes need it).
 #[allow(dead_code)]
-fn futures_are_send<S: webgates_sessions::Store + 'static>(
-    layer: &AuthLayer<S>,
+fn futures_are_send<S, H>(
+    layer: &AuthLayer<S, H>,
     headers: &axum::http::HeaderMap,
     verifier: &AccessVerifier,
-) {
+) where
+    S: webgates_sessions::Store + 'static,
+    H: webgates_sessions::services::ClaimsHook + 'static,
+{
     fn send<T: Send>(_: T) {}
     send(layer.issue(headers, "alice", IssueOptions::default()));
     send(layer.throttle(headers, None, "alice"));

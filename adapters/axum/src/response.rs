@@ -53,6 +53,8 @@ pub enum HttpError {
         /// When the renewal holding the lease will have finished.
         retry_after: Duration,
     },
+    /// A handler panicked (`500 http_internal`): answered instead of dropping the connection.
+    Internal,
     /// A library error, answered per H4.1, H4.3, H5.1 and H5.2 by its code.
     Library(Error),
 }
@@ -102,6 +104,7 @@ impl HttpError {
             Self::ReplayDetected => "replay_detected",
             Self::Rejected(_) => "refresh_rejected",
             Self::LeaseHeld { .. } => "lease_held",
+            Self::Internal => "http_internal",
             Self::Library(e) => e.code(),
         }
     }
@@ -141,6 +144,7 @@ impl HttpError {
             | Self::ReplayDetected
             | Self::Rejected(_) => plain(StatusCode::UNAUTHORIZED),
             Self::NotFound => plain(StatusCode::NOT_FOUND),
+            Self::Internal => plain(StatusCode::INTERNAL_SERVER_ERROR),
             Self::RateLimited { retry_after } => retry(
                 StatusCode::TOO_MANY_REQUESTS,
                 ceil_secs(*retry_after).max(1),

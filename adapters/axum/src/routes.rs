@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::Router;
 use webgates_sessions::logout::RevokeTarget;
+use webgates_sessions::services::ClaimsHook;
 use webgates_sessions::{ListRequest, SessionId, Store, Subject, VerifiedAccessToken};
 
 use crate::layer::AuthLayer;
@@ -21,32 +22,46 @@ use crate::response::{json_body, HttpError};
 /// H6.1: the largest `limit` of `B/sessions`.
 pub const MAX_PAGE_LIMIT: usize = 100;
 
-impl<S: Store + 'static> AuthLayer<S> {
-    /// The H1 routes, ready to `merge` into the application's router.
+impl<S: Store + 'static, H: ClaimsHook + 'static> AuthLayer<S, H> {
+    /// The H1 routes, ready to `merge` into the application's router. A panic in one of them
+    /// answers `500 http_internal`; [`AuthLayer::serve`] extends that to the application's routes.
     pub fn router(&self) -> Router {
+        crate::panic::catch_panics(self.routes())
+    }
+
+    fn routes(&self) -> Router {
         let base = &self.inner.config.base;
         let auth = Router::new()
-            .route(&format!("{base}/refresh"), only(post(refresh::<S>), "POST"))
-            .route(&format!("{base}/logout"), only(post(logout::<S>), "POST"))
+            .route(
+                &format!("{base}/refresh"),
+                only(post(refresh::<S, H>), "POST"),
+            )
+            .route(
+                &format!("{base}/logout"),
+                only(post(logout::<S, H>), "POST"),
+            )
             .route(
                 &format!("{base}/sessions"),
-                only(get(list::<S>), "GET, HEAD"),
+                only(get(list::<S, H>), "GET, HEAD"),
             )
             // H4.2: an unknown `B/*` path answers in the same JSON shape.
             .route(&format!("{base}/{{*rest}}"), any(not_found))
             .route(
                 &format!("{base}/sessions/{{id}}"),
-                only(delete(revoke::<S>), "DELETE"),
+                only(delete(revoke::<S, H>), "DELETE"),
             )
             // H1.2: every `B/*` response.
             .layer(map_response(no_store));
-        let jwks = Router::new().route("/.well-known/jwks.json", only(get(jwks::<S>), "GET, HEAD"));
+        let jwks = Router::new().route(
+            "/.well-known/jwks.json",
+            only(get(jwks::<S, H>), "GET, HEAD"),
+        );
         auth.merge(jwks).with_state(self.clone())
     }
 
     /// Serves [`AuthLayer::router`] merged with the application's own routes (whose state is
     /// this layer: [`AuthLayer::password_login`], handlers taking `Claims` or
-    /// `State<AuthLayer<S>>`) on `listener`, with peer addresses for the throttle and
+    /// `State<AuthLayer<S, H>>`) on `listener`, with peer addresses for the throttle and
     /// `client.ip` (H7.2).
     ///
     /// # Errors
@@ -54,9 +69,9 @@ impl<S: Store + 'static> AuthLayer<S> {
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
-        app: Router<AuthLayer<S>>,
+        app: Router<AuthLayer<S, H>>,
     ) -> std::io::Result<()> {
-        let router = self.router().merge(app.with_state(self));
+        let router = crate::panic::catch_panics(self.routes().merge(app.with_state(self)));
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service).await
     }
@@ -94,8 +109,8 @@ async fn no_store(mut response: Response) -> Response {
 }
 
 /// `POST B/refresh`: H3.2–H3.5, H2.5, then `renew` (H4.1).
-async fn refresh<S: Store + 'static>(
-    State(layer): State<AuthLayer<S>>,
+async fn refresh<S: Store + 'static, H: ClaimsHook + 'static>(
+    State(layer): State<AuthLayer<S, H>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -107,8 +122,8 @@ async fn refresh<S: Store + 'static>(
 }
 
 /// `POST B/logout`: H3.2–H3.5; no cookie → 204 (H2.5); else `logout` (H4.1).
-async fn logout<S: Store + 'static>(
-    State(layer): State<AuthLayer<S>>,
+async fn logout<S: Store + 'static, H: ClaimsHook + 'static>(
+    State(layer): State<AuthLayer<S, H>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -120,8 +135,8 @@ async fn logout<S: Store + 'static>(
 }
 
 /// `GET B/sessions?limit=&cursor=` (H6.1), for a live bearer (H5.4).
-async fn list<S: Store + 'static>(
-    State(layer): State<AuthLayer<S>>,
+async fn list<S: Store + 'static, H: ClaimsHook + 'static>(
+    State(layer): State<AuthLayer<S, H>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -175,8 +190,8 @@ async fn list<S: Store + 'static>(
 
 /// `DELETE B/sessions/{id}` (H6.2): 204 for one of the bearer's live sessions, else the same
 /// 404 whether unknown, revoked or another subject's.
-async fn revoke<S: Store + 'static>(
-    State(layer): State<AuthLayer<S>>,
+async fn revoke<S: Store + 'static, H: ClaimsHook + 'static>(
+    State(layer): State<AuthLayer<S, H>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
@@ -201,7 +216,9 @@ async fn revoke<S: Store + 'static>(
 
 /// `GET /.well-known/jwks.json` (H1.3): refreshes a persisted ring when due, then the document
 /// with `Cache-Control: public, max-age=<jwks max-age>`.
-async fn jwks<S: Store + 'static>(State(layer): State<AuthLayer<S>>) -> Response {
+async fn jwks<S: Store + 'static, H: ClaimsHook + 'static>(
+    State(layer): State<AuthLayer<S, H>>,
+) -> Response {
     let authority = &layer.inner.authority;
     if authority.keys_refresh_due() {
         if let Err(e) = authority.refresh_keys().await {

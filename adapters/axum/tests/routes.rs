@@ -48,6 +48,17 @@ impl Reply {
 const COOKIE: &str = "__Secure-wg_refresh";
 
 impl Server {
+    /// A server whose layer runs over `authority`.
+    async fn over<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+        authority: Arc<webgates_sessions::Authority<S, H>>,
+    ) -> Self {
+        let (url, _) = support::start_over(authority, HttpConfig::new(ORIGIN)).await;
+        Self {
+            url,
+            http: Client::new(),
+        }
+    }
+
     async fn new<S: Store + 'static>(store: S) -> Self {
         Self::with(store, HttpConfig::new(ORIGIN)).await
     }
@@ -302,6 +313,26 @@ async fn bodies_over_the_limit_are_413(s: Server) {
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_eq!(r.code(), "http_payload_too_large");
     }
+    // H3 order: the origin before the body, the body before duplicate cookies.
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", "https://evil.example")],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(r.code(), "http_forbidden_origin", "H3.2 before H3.3");
+    let twice = format!("{COOKIE}=a; {COOKIE}=b");
+    let r = s
+        .send(
+            Method::POST,
+            "/auth/refresh",
+            &[("origin", ORIGIN), ("cookie", &twice)],
+            Some(&big),
+        )
+        .await;
+    assert_eq!(r.code(), "http_payload_too_large", "H3.3 before H3.5");
     // A chunked body declares no length: 4 chunks of 2 KiB pass the 4 KiB cap.
     let addr = s.url.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -569,6 +600,7 @@ async fn delete_is_owner_checked(s: Server) {
     assert_eq!(junk.status, StatusCode::NOT_FOUND);
     let own = s.bearer(Method::DELETE, &path, &alice2.access()).await;
     assert_eq!(own.status, StatusCode::NO_CONTENT);
+    assert_eq!(own.header("cache-control"), Some("no-store"), "H1.2");
     let again = s.bearer(Method::DELETE, &path, &alice2.access()).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
@@ -579,6 +611,7 @@ async fn logout_revokes_and_the_access_token_loses_the_sessions_routes(s: Server
     let other = s.login("alice", "correct-horse").await;
     let out = s.logout(&login.cookie()).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(out.header("cache-control"), Some("no-store"), "H1.2");
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(s.refresh(&login.cookie()).await.body["reason"], "revoked");
     let list = s
@@ -797,6 +830,18 @@ async fn insecure_mode_drops_secure_and_the_prefix() {
     config.cookie.name = Some("session".into());
     let refused = webgates_sessions_axum::AuthLayer::new(authority.clone(), config);
     assert_eq!(refused.unwrap_err().code(), "config_invalid");
+    // Browsers refuse a prefixed cookie without `Secure`, and `__Host-` without `Path=/`.
+    let mut prefixed_insecure = HttpConfig::new(ORIGIN).insecure();
+    prefixed_insecure.cookie.name = Some("__Secure-session".into());
+    let mut host_without_path = HttpConfig::new(ORIGIN);
+    host_without_path.cookie.name = Some("__Host-session".into());
+    for config in [prefixed_insecure, host_without_path] {
+        let refused = webgates_sessions_axum::AuthLayer::new(authority.clone(), config);
+        assert_eq!(refused.unwrap_err().code(), "config_invalid");
+    }
+    let mut custom = HttpConfig::new(ORIGIN).insecure();
+    custom.cookie.name = Some("session".into());
+    assert!(webgates_sessions_axum::AuthLayer::new(authority.clone(), custom).is_ok());
     let s = Server::with(MemoryStore::new(), HttpConfig::new(ORIGIN).insecure()).await;
     let set = s
         .login("alice", "correct-horse")
@@ -808,4 +853,234 @@ async fn insecure_mode_drops_secure_and_the_prefix() {
         set.starts_with("wg_refresh=") && !set.contains("Secure"),
         "{set}"
     );
+}
+
+/// H2.1, H4.1: `Max-Age` and `expires_in` are measured on the authority's clock, and rotation
+/// never extends the cookie (here the authority's clock is 1.8e9, not the system's).
+#[tokio::test]
+async fn max_age_counts_down_on_the_authoritys_clock_and_rotation_never_extends_it() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_800_000_000)));
+    let authority = support::builder(MemoryStore::new())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let max_age = |r: &Reply| -> u64 {
+        let set = r.header("set-cookie").unwrap();
+        set.split("; ")
+            .find_map(|a| a.strip_prefix("Max-Age="))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let login = s.login("alice", "correct-horse").await;
+    assert_eq!(max_age(&login), 30 * 24 * 3600);
+    assert_eq!(login.body["expires_in"], 300);
+    clock.advance(Duration::from_secs(3600));
+    let renewed = s.refresh(&login.cookie()).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    assert_eq!(max_age(&renewed), 30 * 24 * 3600 - 3600);
+    assert_eq!(renewed.body["expires_in"], 300);
+}
+
+/// Blocks the first renewal's claims refresh until released, holding its lease.
+struct BlockingHook {
+    started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl webgates_sessions::services::ClaimsHook for BlockingHook {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        current: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        let started = self.started.lock().unwrap().take();
+        let release = self.release.clone();
+        let current = current.clone();
+        async move {
+            if let Some(started) = started {
+                let _ = started.send(());
+                release.notified().await;
+            }
+            Ok(current)
+        }
+    }
+}
+
+/// H4.1 `leaseHeld`: while another instance holds the renewal lease, `B/refresh` answers 503
+/// `lease_held` with `Retry-After`, keeps the cookie, and the same cookie then gets that
+/// renewal's successor.
+#[tokio::test]
+async fn a_held_lease_is_503_with_retry_after_and_the_cookie_then_gets_the_successor() {
+    let store = Arc::new(MemoryStore::new());
+    let s = Server::over(support::authority(store.clone())).await;
+    let (started, was_started) = tokio::sync::oneshot::channel();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let hook = BlockingHook {
+        started: std::sync::Mutex::new(Some(started)),
+        release: release.clone(),
+    };
+    let other = Arc::new(support::builder(store).claims_hook(hook).build().unwrap());
+    let cookie = s.login("alice", "correct-horse").await.cookie();
+    let holder = {
+        let (other, cookie) = (other.clone(), cookie.clone());
+        tokio::spawn(async move { other.renew(&cookie).await })
+    };
+    was_started.await.unwrap();
+    let held = s.refresh(&cookie).await;
+    assert_eq!(
+        held.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{:?}",
+        held.body
+    );
+    assert_eq!(held.body, serde_json::json!({"error":"lease_held"}));
+    let retry: u64 = held.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(held.header("cache-control"), Some("no-store"));
+    assert!(held.header("set-cookie").is_none(), "kept");
+    release.notify_one();
+    let successor = match holder.await.unwrap().unwrap() {
+        webgates_sessions::RenewOutcome::Renewed(r) => r.refresh_token,
+        other => panic!("{other:?}"),
+    };
+    let after = s.refresh(&cookie).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.cookie(), successor, "grace: the same successor");
+}
+
+/// `http_internal`: a panicking handler answers 500 JSON, and the server keeps serving.
+#[tokio::test]
+async fn a_panicking_handler_answers_500_http_internal() {
+    let auth = webgates_sessions_axum::AuthLayer::new(
+        support::authority(MemoryStore::new()),
+        HttpConfig::new(ORIGIN),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("handler bug");
+            }
+        }),
+    );
+    tokio::spawn(auth.serve(listener, app));
+    let s = Server {
+        url,
+        http: Client::new(),
+    };
+    let r = s.send(Method::GET, "/boom", &[], None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body, serde_json::json!({"error":"http_internal"}));
+    let jwks = s
+        .send(Method::GET, "/.well-known/jwks.json", &[], None)
+        .await;
+    assert_eq!(jwks.status, StatusCode::OK);
+}
+
+/// H4.3 through `password_login`: a subject the core refuses (empty, control characters) is the
+/// application's bad argument, `400 invalid_input`, and sets no cookie; a good one logs in.
+#[tokio::test]
+async fn password_login_answers_a_bad_subject_with_400_invalid_input() {
+    let auth = webgates_sessions_axum::AuthLayer::new(
+        support::authority(MemoryStore::new()),
+        HttpConfig::new(ORIGIN),
+    )
+    .unwrap();
+    let login = auth.password_login(|_| async { true });
+    let app = auth.router().merge(
+        axum::Router::new()
+            .route("/auth/login", login)
+            .with_state(auth.clone()),
+    );
+    let s = Server {
+        url: format!("http://{}", support::serve(app).await),
+        http: Client::new(),
+    };
+    for user in ["", "al\\u0000ice"] {
+        let r = s.login(user, "anything").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{user:?}");
+        assert_eq!(r.code(), "invalid_input");
+        assert!(r.header("set-cookie").is_none());
+    }
+    let ok = s.login("carol", "anything").await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+}
+
+/// Sets `role` to `admin` on every rotation.
+struct Promote;
+
+impl webgates_sessions::services::ClaimsHook for Promote {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        current: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        let mut claims = current.clone();
+        claims.insert("role".into(), "admin".into());
+        std::future::ready(Ok(claims))
+    }
+}
+
+/// The layer serves an authority with a claims hook: `B/refresh` hands out the hook's claims.
+#[tokio::test]
+async fn an_authority_with_a_claims_hook_refreshes_through_the_layer() {
+    let authority = support::builder(MemoryStore::new())
+        .claims_hook(Promote)
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let login = s.login("alice", "correct-horse").await;
+    let me = s.bearer(Method::GET, "/me", &login.access()).await;
+    assert_eq!(me.body["role"], "member");
+    let renewed = s.refresh(&login.cookie()).await;
+    assert_eq!(renewed.status, StatusCode::OK);
+    let me = s.bearer(Method::GET, "/me", &renewed.access()).await;
+    assert_eq!(me.body["role"], "admin");
+}
+
+/// Fails every claims refresh.
+struct Down;
+
+impl webgates_sessions::services::ClaimsHook for Down {
+    fn refresh_claims(
+        &self,
+        _: &webgates_sessions::SessionInfo,
+        _: &webgates_sessions::Subject,
+        _: &webgates_sessions::AppClaims,
+    ) -> impl std::future::Future<
+        Output = Result<webgates_sessions::AppClaims, webgates_sessions::services::HookError>,
+    > + Send {
+        std::future::ready(Err(webgates_sessions::services::HookError(
+            "directory down".into(),
+        )))
+    }
+}
+
+/// H4.1: any other library error is 500 with its code, no `Retry-After`, the cookie kept.
+#[tokio::test]
+async fn a_failing_claims_hook_is_500_hook_failed_and_keeps_the_cookie() {
+    let authority = support::builder(MemoryStore::new())
+        .claims_hook(Down)
+        .build()
+        .unwrap();
+    let s = Server::over(Arc::new(authority)).await;
+    let login = s.login("alice", "correct-horse").await;
+    let r = s.refresh(&login.cookie()).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(r.body, serde_json::json!({"error":"hook_failed"}));
+    assert!(r.header("retry-after").is_none());
+    assert!(r.header("set-cookie").is_none(), "kept");
+    assert_eq!(r.header("cache-control"), Some("no-store"));
 }

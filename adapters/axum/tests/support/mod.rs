@@ -33,13 +33,14 @@ pub async fn serve(router: Router) -> SocketAddr {
 }
 
 pub fn authority<S: Store>(store: S) -> Arc<Authority<S>> {
+    Arc::new(builder(store).build().unwrap())
+}
+
+/// The test authority's builder (key `k1`, [`ISSUER`]), to add a clock or a hook.
+pub fn builder<S: Store>(store: S) -> webgates_sessions::services::AuthorityBuilder<S> {
     let key = SigningKey::from_seed(&[7; 32], Some("k1")).unwrap();
     let config = AuthorityConfig::new(ISSUER, "api.example");
-    Arc::new(
-        Authority::builder(config, KeySet::new(key), store)
-            .build()
-            .unwrap(),
-    )
+    Authority::builder(config, KeySet::new(key), store)
 }
 
 #[derive(serde::Deserialize)]
@@ -48,8 +49,8 @@ struct Login {
     password: String,
 }
 
-async fn login<S: Store + 'static>(
-    State(auth): State<AuthLayer<S>>,
+async fn login<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+    State(auth): State<AuthLayer<S, H>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -84,16 +85,29 @@ async fn me(claims: Claims<AppClaims>) -> String {
 }
 
 /// The layer's routes, `POST /auth/login` and `GET /me` over `authority` with `config`.
-pub fn app<S: Store + 'static>(auth: AuthLayer<S>) -> Router {
+pub fn app<S: Store + 'static, H: webgates_sessions::services::ClaimsHook + 'static>(
+    auth: AuthLayer<S, H>,
+) -> Router {
     let own = Router::new()
-        .route("/auth/login", post(login::<S>))
+        .route("/auth/login", post(login::<S, H>))
         .route("/me", get(me))
         .with_state(auth.clone());
     auth.router().merge(own)
 }
 
 pub async fn start<S: Store + 'static>(store: S, config: HttpConfig) -> (String, AuthLayer<S>) {
-    let auth = AuthLayer::new(authority(store), config).unwrap();
+    start_over(authority(store), config).await
+}
+
+/// [`start`] over a given authority.
+pub async fn start_over<
+    S: Store + 'static,
+    H: webgates_sessions::services::ClaimsHook + 'static,
+>(
+    authority: Arc<Authority<S, H>>,
+    config: HttpConfig,
+) -> (String, AuthLayer<S, H>) {
+    let auth = AuthLayer::new(authority, config).unwrap();
     let addr = serve(app(auth.clone())).await;
     (format!("http://{addr}"), auth)
 }
