@@ -127,7 +127,7 @@ assert.equal(typeof durableObjectStore, "function");
 assert.equal(typeof workersKvStore, "function");
 try { new Authority({ issuer: "x" }); assert.fail("no throw"); } catch (e) { assert.equal(e.code, "invalid_input"); }
 const small = await import("webgates-sessions/verifier");
-assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "isWebgatesError"]);
+assert.deepEqual(Object.keys(small).sort(), ["Verifier", "WebgatesError", "createRemoteVerifier", "isWebgatesError"]);
 const resource = new small.Verifier({ issuer: "https://auth.example", audience: "api.example", jwks: authority.jwks(), clock });
 assert.deepEqual(resource.verify(r.accessToken), claims);
 const { runStoreConformance, storeConformanceCases, WebgatesError } = await import("webgates-sessions/conformance");
