@@ -58,6 +58,23 @@ export type ErrorCode =
   | "keys_no_active_key"
   | "keys_ring_not_configured"
   | "keys_ring_managed"
+  | "dpop_too_large"
+  | "dpop_malformed"
+  | "dpop_wrong_typ"
+  | "dpop_unsupported_alg"
+  | "dpop_unsupported_crit"
+  | "dpop_invalid_jwk"
+  | "dpop_private_jwk"
+  | "dpop_invalid_claims"
+  | "dpop_bad_signature"
+  | "dpop_wrong_htm"
+  | "dpop_wrong_htu"
+  | "dpop_iat_in_future"
+  | "dpop_iat_too_old"
+  | "dpop_missing_nonce"
+  | "dpop_wrong_nonce"
+  | "dpop_wrong_ath"
+  | "dpop_wrong_jkt"
   /** JS only (not a core code): a method of an Authority or Verifier called after free(). */
   | "instance_freed";
 

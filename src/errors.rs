@@ -207,6 +207,96 @@ impl JwksErrorKind {
     }
 }
 
+/// Why a DPoP proof (RFC 9449, see [`crate::tokens::dpop`]) was refused. Nothing about the
+/// session changes because of a refused proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopErrorKind {
+    /// The proof exceeds [`crate::tokens::dpop::MAX_PROOF_BYTES`].
+    TooLarge,
+    /// Not a compact JWS with a JSON-object header.
+    Malformed,
+    /// `typ` is not exactly `dpop+jwt`.
+    WrongType,
+    /// `alg` is not `ES256`, `EdDSA` or `Ed25519` (`none` and `HS256` included).
+    UnsupportedAlgorithm,
+    /// The header has a `crit` member.
+    UnsupportedCritical,
+    /// `jwk` is missing, not a public `OKP`/`Ed25519` or `EC`/`P-256` key (or a weak one), or
+    /// does not match `alg`.
+    InvalidJwk,
+    /// `jwk` contains a private key member.
+    PrivateJwk,
+    /// `jti`, `htm`, `htu` or `iat` is missing, of the wrong type or out of range, a claim is
+    /// repeated, or `jti` is empty or too long.
+    InvalidClaims,
+    /// The signature does not verify with the proof's key.
+    BadSignature,
+    /// `htm` is not the request's method.
+    WrongMethod,
+    /// `htu` is not the request's URL (after normalisation), or has a query or fragment.
+    WrongUri,
+    /// `iat` is further in the future than the leeway allows.
+    IatInFuture,
+    /// `iat` is older than the window plus the leeway.
+    IatTooOld,
+    /// The server requires a nonce and the proof has none.
+    MissingNonce,
+    /// The proof's nonce is not the one the server expects.
+    WrongNonce,
+    /// `ath` is missing or not the SHA-256 of the access token presented with the proof.
+    WrongAth,
+    /// The proof's key is not the one the session or access token is bound to.
+    WrongKey,
+}
+
+impl DpopErrorKind {
+    /// Stable code for this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::TooLarge => "dpop_too_large",
+            Self::Malformed => "dpop_malformed",
+            Self::WrongType => "dpop_wrong_typ",
+            Self::UnsupportedAlgorithm => "dpop_unsupported_alg",
+            Self::UnsupportedCritical => "dpop_unsupported_crit",
+            Self::InvalidJwk => "dpop_invalid_jwk",
+            Self::PrivateJwk => "dpop_private_jwk",
+            Self::InvalidClaims => "dpop_invalid_claims",
+            Self::BadSignature => "dpop_bad_signature",
+            Self::WrongMethod => "dpop_wrong_htm",
+            Self::WrongUri => "dpop_wrong_htu",
+            Self::IatInFuture => "dpop_iat_in_future",
+            Self::IatTooOld => "dpop_iat_too_old",
+            Self::MissingNonce => "dpop_missing_nonce",
+            Self::WrongNonce => "dpop_wrong_nonce",
+            Self::WrongAth => "dpop_wrong_ath",
+            Self::WrongKey => "dpop_wrong_jkt",
+        }
+    }
+
+    const fn message(self) -> &'static str {
+        match self {
+            Self::TooLarge => "DPoP proof exceeds the size limit",
+            Self::Malformed => "DPoP proof is not a compact JWS",
+            Self::WrongType => "DPoP proof typ is not dpop+jwt",
+            Self::UnsupportedAlgorithm => "DPoP proof alg is not ES256 or EdDSA",
+            Self::UnsupportedCritical => "DPoP proof has a crit header",
+            Self::InvalidJwk => "DPoP proof jwk is not a usable public key for its alg",
+            Self::PrivateJwk => "DPoP proof jwk contains a private key",
+            Self::InvalidClaims => "DPoP proof claims are missing or invalid",
+            Self::BadSignature => "DPoP proof signature does not verify",
+            Self::WrongMethod => "DPoP proof htm does not match the request method",
+            Self::WrongUri => "DPoP proof htu does not match the request URL",
+            Self::IatInFuture => "DPoP proof iat is in the future",
+            Self::IatTooOld => "DPoP proof iat is too old",
+            Self::MissingNonce => "DPoP proof has no nonce and the server requires one",
+            Self::WrongNonce => "DPoP proof nonce is not the expected one",
+            Self::WrongAth => "DPoP proof ath does not match the access token",
+            Self::WrongKey => "DPoP proof key is not the bound key",
+        }
+    }
+}
+
 /// Why the persisted key ring (see [`crate::keyring`]) cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -338,6 +428,8 @@ pub enum Error {
     Jwks(JwksErrorKind),
     /// The persisted key ring cannot be used.
     KeyRing(KeyRingErrorKind),
+    /// A DPoP proof was refused.
+    Dpop(DpopErrorKind),
 }
 
 impl Error {
@@ -357,6 +449,7 @@ impl Error {
             Self::Hook { .. } => "hook_failed",
             Self::Jwks(kind) => kind.code(),
             Self::KeyRing(kind) => kind.code(),
+            Self::Dpop(kind) => kind.code(),
         }
     }
 
@@ -384,6 +477,7 @@ impl fmt::Display for Error {
             Self::Hook { message } => write!(f, "claims hook failed: {message}"),
             Self::Jwks(kind) => f.write_str(kind.message()),
             Self::KeyRing(kind) => f.write_str(kind.message()),
+            Self::Dpop(kind) => f.write_str(kind.message()),
         }
     }
 }
@@ -424,6 +518,12 @@ impl From<JwksErrorKind> for Error {
 impl From<KeyRingErrorKind> for Error {
     fn from(kind: KeyRingErrorKind) -> Self {
         Self::KeyRing(kind)
+    }
+}
+
+impl From<DpopErrorKind> for Error {
+    fn from(kind: DpopErrorKind) -> Self {
+        Self::Dpop(kind)
     }
 }
 

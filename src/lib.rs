@@ -64,6 +64,7 @@ pub use store::{MemoryStore, Store};
 pub use tokens::access::{
     AppClaims, VerifiedAccessToken, VerifiedPayload, Verifier, VerifierConfig,
 };
+pub use tokens::dpop::{DpopCheck, JwkThumbprint, UntrustedDpopProof, VerifiedDpopProof};
 pub use tokens::jws::Algorithm;
 
 /// `Send` natively, nothing on wasm32: store and hook futures must be `Send` for multi-threaded

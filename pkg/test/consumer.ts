@@ -177,6 +177,25 @@ const httpStatus: Record<ErrorCode, 400 | 401 | 409 | 500 | 503> = {
   keys_no_active_key: 503,
   keys_ring_not_configured: 500,
   keys_ring_managed: 409,
+  // DPoP proofs (core only so far): 401 with `WWW-Authenticate: DPoP` at a resource service; the
+  // authority's endpoints answer 400 `invalid_dpop_proof` (RFC 9449 §5, §7.1).
+  dpop_too_large: 401,
+  dpop_malformed: 401,
+  dpop_wrong_typ: 401,
+  dpop_unsupported_alg: 401,
+  dpop_unsupported_crit: 401,
+  dpop_invalid_jwk: 401,
+  dpop_private_jwk: 401,
+  dpop_invalid_claims: 401,
+  dpop_bad_signature: 401,
+  dpop_wrong_htm: 401,
+  dpop_wrong_htu: 401,
+  dpop_iat_in_future: 401,
+  dpop_iat_too_old: 401,
+  dpop_missing_nonce: 401,
+  dpop_wrong_nonce: 401,
+  dpop_wrong_ath: 401,
+  dpop_wrong_jkt: 401,
 };
 
 function describeError(e: unknown): string {

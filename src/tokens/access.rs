@@ -436,7 +436,7 @@ impl<'de> Deserialize<'de> for ClaimName<'de> {
 /// `1800000000.75`), truncated to whole seconds, within
 /// [`MIN_NUMERIC_DATE`]..=[`MAX_NUMERIC_DATE`]. A negative value (even `-0.5`) is out of range;
 /// JSON has no NaN or infinity, and a number too large for an `f64` fails to parse.
-struct NumericDate(i64);
+pub(super) struct NumericDate(pub(super) i64);
 
 impl<'de> Deserialize<'de> for NumericDate {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
